@@ -1,1 +1,28 @@
-//! placeholder
+//! The director's packet engine: classify → connection lookup → schedule → rewrite → route →
+//! neighbour, over byte buffers, without DPDK.
+//!
+//! It is sans-IO in the manner of quinn-proto: the caller hands it a frame, the port it arrived
+//! on and the time, and the engine either transmits the frame (possibly rewritten) through the
+//! [`Io`] it is given, keeps it while the next hop's MAC address is resolved, or drops it and
+//! counts the drop under a [`DropReason`]. The same code runs in `rvsd` (frames are DPDK
+//! mbufs), in tests (frames are vectors) and in benchmarks.
+//!
+//! Where a packet is…
+//! - parsed and classified: [`worker::Worker::handle`];
+//! - matched to a connection: [`worker`] with the table of `rvs_conn`;
+//! - given a real server: `Worker::new_connection` through `rvs_sched`;
+//! - rewritten for its forwarding method: [`forward`];
+//! - routed and given a next-hop MAC: [`route`] and [`neigh`].
+
+pub mod buf;
+pub mod director;
+pub mod forward;
+pub mod neigh;
+pub mod route;
+pub mod stats;
+pub mod worker;
+
+pub use buf::{Io, PacketBuf, VecBuf};
+pub use director::{Director, DirectorError, PortIdx};
+pub use stats::{DropReason, Stats};
+pub use worker::{Worker, WorkerConfig};

@@ -1,0 +1,190 @@
+//! In-place rewrites for each forwarding method and for the director's own answers (ARP,
+//! ICMP echo). Every checksum is updated incrementally (RFC 1624) rather than recomputed, so
+//! the cost does not depend on the payload size.
+//!
+//! The functions take the bytes of the frame or of the IPv4 packet that the caller has already
+//! validated (`new_checked`); on a buffer that does not parse they change nothing.
+
+use std::net::Ipv4Addr;
+
+use rvs_wire::{arp, checksum, ethernet, icmpv4, ipv4, tcp, udp, MacAddr};
+
+/// Length of the ARP request frames the director builds: Ethernet + ARP, padded to the
+/// Ethernet minimum of 60 bytes (without FCS).
+pub const ARP_FRAME_LEN: usize = 60;
+
+/// Set the Ethernet destination and source.
+#[inline]
+pub fn set_macs(frame: &mut [u8], dst: MacAddr, src: MacAddr) {
+    if let Ok(mut eth) = ethernet::Frame::new_checked(frame) {
+        eth.set_dst(dst);
+        eth.set_src(src);
+    }
+}
+
+/// Decrement the TTL of the IPv4 packet in `ip`, updating the header checksum. Returns false
+/// (and changes nothing) when the TTL would reach zero: the packet must not be forwarded
+/// (RFC 1812 §5.3.1).
+#[inline]
+pub fn decrement_ttl(ip: &mut [u8]) -> bool {
+    let Ok(mut p) = ipv4::Packet::new_checked(ip) else {
+        return false;
+    };
+    let ttl = p.ttl();
+    if ttl <= 1 {
+        return false;
+    }
+    p.set_ttl_incremental(ttl - 1);
+    true
+}
+
+/// NAT, client → real server: the destination VIP:vport becomes RIP:rport (ip_vs_nat_xmit).
+#[inline]
+pub fn nat_rewrite_dst(ip: &mut [u8], addr: Ipv4Addr, port: u16) {
+    rewrite_endpoint(ip, addr, port, End::Dst);
+}
+
+/// NAT, real server → client: the source RIP:rport becomes VIP:vport (ip_vs_nat_send_or_cont
+/// on the output path, `snat_handler`).
+#[inline]
+pub fn nat_rewrite_src(ip: &mut [u8], addr: Ipv4Addr, port: u16) {
+    rewrite_endpoint(ip, addr, port, End::Src);
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum End {
+    Src,
+    Dst,
+}
+
+/// Change one end's address and port; update the IPv4 header checksum and the TCP/UDP
+/// checksum, whose pseudo-header covers the addresses (RFC 793 §3.1, RFC 768).
+fn rewrite_endpoint(ip: &mut [u8], addr: Ipv4Addr, port: u16, end: End) {
+    let Ok(mut p) = ipv4::Packet::new_checked(&mut ip[..]) else {
+        return;
+    };
+    let old_addr = match end {
+        End::Src => p.src(),
+        End::Dst => p.dst(),
+    };
+    match end {
+        End::Src => p.set_src_incremental(addr),
+        End::Dst => p.set_dst_incremental(addr),
+    }
+    let proto = p.protocol();
+    let payload = p.payload_mut();
+    let (old, new) = (u32::from(old_addr), u32::from(addr));
+    match proto {
+        ipv4::protocol::TCP => {
+            if let Ok(mut t) = tcp::Packet::new_checked(payload) {
+                let c = checksum::update32(t.checksum(), old, new);
+                t.set_checksum(c);
+                match end {
+                    End::Src => t.set_src_port_incremental(port),
+                    End::Dst => t.set_dst_port_incremental(port),
+                }
+            }
+        }
+        ipv4::protocol::UDP => {
+            if let Ok(mut u) = udp::Packet::new_checked(payload) {
+                // A zero UDP checksum means "none" (RFC 768): keep it so.
+                let csum = u.checksum();
+                if csum != 0 {
+                    let mut c = checksum::update32(csum, old, new);
+                    let old_port = match end {
+                        End::Src => u.src_port(),
+                        End::Dst => u.dst_port(),
+                    };
+                    c = checksum::update16(c, old_port, port);
+                    // RFC 768: a computed zero is sent as all ones.
+                    u.set_checksum(if c == 0 { 0xffff } else { c });
+                }
+                match end {
+                    End::Src => u.set_src_port(port),
+                    End::Dst => u.set_dst_port(port),
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Turn an ARP request (already validated, asking for one of our addresses) into the reply,
+/// in place: "swap fields, put in our hardware address, set opcode to reply" (RFC 826).
+pub fn arp_reply_in_place(frame: &mut [u8], our_mac: MacAddr) {
+    let Ok(mut eth) = ethernet::Frame::new_checked(&mut frame[..]) else {
+        return;
+    };
+    let Ok(mut a) = arp::Packet::new_checked(eth.payload_mut()) else {
+        return;
+    };
+    let (sender_mac, sender_ip, target_ip) = (a.sender_mac(), a.sender_ip(), a.target_ip());
+    a.set_operation(arp::Operation::Reply);
+    a.set_target_mac(sender_mac);
+    a.set_target_ip(sender_ip);
+    a.set_sender_mac(our_mac);
+    a.set_sender_ip(target_ip);
+    eth.set_dst(sender_mac);
+    eth.set_src(our_mac);
+}
+
+/// Write a broadcast ARP request "who has `target`? tell `src_ip`" into `buf`
+/// (at least [`ARP_FRAME_LEN`] bytes).
+pub fn build_arp_request(buf: &mut [u8], our_mac: MacAddr, src_ip: Ipv4Addr, target: Ipv4Addr) {
+    if buf.len() < ARP_FRAME_LEN {
+        return;
+    }
+    buf.fill(0);
+    let mut eth = ethernet::Frame::new_unchecked(&mut buf[..]);
+    eth.set_dst(MacAddr::BROADCAST);
+    eth.set_src(our_mac);
+    eth.set_ethertype(ethernet::ethertype::ARP);
+    arp::Repr {
+        operation: arp::Operation::Request,
+        sender_mac: our_mac,
+        sender_ip: src_ip,
+        target_mac: MacAddr([0; 6]),
+        target_ip: target,
+    }
+    .emit(eth.payload_mut());
+}
+
+/// Turn an ICMP echo request to one of our addresses into the echo reply, in place
+/// (RFC 792): swap addresses, type 8 → 0, fresh TTL. Returns false (frame unusable as a reply)
+/// when it is not a valid echo request.
+pub fn icmp_echo_reply_in_place(frame: &mut [u8], our_mac: MacAddr) -> bool {
+    let Ok(mut eth) = ethernet::Frame::new_checked(&mut frame[..]) else {
+        return false;
+    };
+    let peer_mac = eth.src();
+    {
+        let Ok(mut ip) = ipv4::Packet::new_checked(eth.payload_mut()) else {
+            return false;
+        };
+        {
+            let Ok(mut icmp) = icmpv4::Packet::new_checked(ip.payload_mut()) else {
+                return false;
+            };
+            if icmp.msg_type() != icmpv4::ECHO_REQUEST || icmp.code() != 0 || !icmp.verify_checksum()
+            {
+                return false;
+            }
+            // Only the type changes in the checksummed data: 0x0800 → 0x0000 in the first word.
+            let c = checksum::update16(
+                icmp.checksum(),
+                u16::from(icmpv4::ECHO_REQUEST) << 8,
+                u16::from(icmpv4::ECHO_REPLY) << 8,
+            );
+            icmp.set_msg_type(icmpv4::ECHO_REPLY);
+            icmp.set_checksum(c);
+        }
+        let (src, dst) = (ip.src(), ip.dst());
+        ip.set_src(dst);
+        ip.set_dst(src);
+        ip.set_ttl(64);
+        ip.fill_checksum();
+    }
+    eth.set_dst(peer_mac);
+    eth.set_src(our_mac);
+    true
+}

@@ -1,0 +1,272 @@
+//! The neighbour table: next-hop IPv4 address → MAC address, learnt by ARP (RFC 826), with a
+//! small bounded queue of frames waiting while an address is being resolved (as Linux's
+//! `unres_qlen`), retries once a second, and a give-up after [`MAX_PROBES`] tries.
+
+use std::net::Ipv4Addr;
+
+use hashbrown::HashMap;
+use rvs_wire::MacAddr;
+
+use crate::director::PortIdx;
+
+/// Frames kept per unresolved neighbour; more are dropped (counted by the caller).
+pub const QUEUE_LEN: usize = 8;
+/// ARP requests sent for one unresolved neighbour before its frames are dropped.
+pub const MAX_PROBES: u8 = 3;
+/// Interval between ARP requests for one neighbour.
+pub const PROBE_INTERVAL_NS: u64 = 1_000_000_000;
+/// A resolved entry not confirmed for this long is re-probed (it stays usable meanwhile).
+pub const REFRESH_NS: u64 = 60 * 1_000_000_000;
+/// A resolved entry not confirmed for this long is forgotten.
+pub const FORGET_NS: u64 = 600 * 1_000_000_000;
+
+struct Entry<B> {
+    mac: Option<MacAddr>,
+    confirmed_ns: u64,
+    probed_ns: u64,
+    probes: u8,
+    queue: [Option<B>; QUEUE_LEN],
+    queued: usize,
+}
+
+/// What became of a frame handed to [`Neighbours::hold`].
+#[derive(Debug)]
+pub enum Held<B> {
+    /// Queued; when `probe` is true the caller sends an ARP request now.
+    Queued {
+        /// Send an ARP request for the address now.
+        probe: bool,
+    },
+    /// The queue (or the table) is full: the frame comes back to be dropped.
+    Full(B),
+}
+
+/// One worker's neighbour table.
+pub struct Neighbours<B> {
+    entries: HashMap<(PortIdx, Ipv4Addr), Entry<B>>,
+    max_entries: usize,
+}
+
+impl<B> Neighbours<B> {
+    /// A table holding at most `max_entries` neighbours, allocated now.
+    pub fn new(max_entries: usize) -> Self {
+        Neighbours {
+            entries: HashMap::with_capacity(max_entries),
+            max_entries,
+        }
+    }
+
+    /// The MAC address of `addr` on `port`, if resolved.
+    #[inline]
+    pub fn lookup(&self, port: PortIdx, addr: Ipv4Addr) -> Option<MacAddr> {
+        self.entries.get(&(port, addr)).and_then(|e| e.mac)
+    }
+
+    /// Keep `pkt` until `addr` on `port` is resolved.
+    pub fn hold(&mut self, port: PortIdx, addr: Ipv4Addr, pkt: B, now_ns: u64) -> Held<B> {
+        if !self.entries.contains_key(&(port, addr)) && self.entries.len() >= self.max_entries {
+            return Held::Full(pkt);
+        }
+        let e = self.entries.entry((port, addr)).or_insert_with(|| Entry {
+            mac: None,
+            confirmed_ns: 0,
+            probed_ns: 0,
+            probes: 0,
+            queue: std::array::from_fn(|_| None),
+            queued: 0,
+        });
+        if e.queued >= QUEUE_LEN {
+            return Held::Full(pkt);
+        }
+        e.queue[e.queued] = Some(pkt);
+        e.queued += 1;
+        let probe = e.probes == 0;
+        if probe {
+            e.probes = 1;
+            e.probed_ns = now_ns;
+        }
+        Held::Queued { probe }
+    }
+
+    /// Record that `addr` on `port` is at `mac` (an ARP packet from it). An unknown address is
+    /// only added when `create` is set (it asked for one of our addresses, as RFC 826's
+    /// "merge" step allows). Frames waiting for it are handed to `release` with its MAC.
+    pub fn learn(
+        &mut self,
+        port: PortIdx,
+        addr: Ipv4Addr,
+        mac: MacAddr,
+        create: bool,
+        now_ns: u64,
+        mut release: impl FnMut(B, MacAddr),
+    ) {
+        let e = match self.entries.get_mut(&(port, addr)) {
+            Some(e) => e,
+            None => {
+                if !create || self.entries.len() >= self.max_entries {
+                    return;
+                }
+                self.entries.entry((port, addr)).or_insert_with(|| Entry {
+                    mac: None,
+                    confirmed_ns: 0,
+                    probed_ns: 0,
+                    probes: 0,
+                    queue: std::array::from_fn(|_| None),
+                    queued: 0,
+                })
+            }
+        };
+        e.mac = Some(mac);
+        e.confirmed_ns = now_ns;
+        e.probes = 0;
+        for slot in e.queue.iter_mut().take(e.queued) {
+            if let Some(pkt) = slot.take() {
+                release(pkt, mac);
+            }
+        }
+        e.queued = 0;
+    }
+
+    /// Timers: re-probe unresolved neighbours once a second, give up after [`MAX_PROBES`]
+    /// (frames go to `give_up`), refresh resolved ones older than [`REFRESH_NS`] and forget
+    /// those older than [`FORGET_NS`]. `probe` is asked to send an ARP request.
+    pub fn tick(
+        &mut self,
+        now_ns: u64,
+        mut probe: impl FnMut(PortIdx, Ipv4Addr),
+        mut give_up: impl FnMut(B),
+    ) {
+        self.entries.retain(|&(port, addr), e| {
+            if e.mac.is_none() {
+                if now_ns.saturating_sub(e.probed_ns) < PROBE_INTERVAL_NS {
+                    return true;
+                }
+                if e.probes >= MAX_PROBES {
+                    for slot in e.queue.iter_mut().take(e.queued) {
+                        if let Some(pkt) = slot.take() {
+                            give_up(pkt);
+                        }
+                    }
+                    return false;
+                }
+                e.probes += 1;
+                e.probed_ns = now_ns;
+                probe(port, addr);
+                return true;
+            }
+            let age = now_ns.saturating_sub(e.confirmed_ns);
+            if age >= FORGET_NS {
+                return false;
+            }
+            if age >= REFRESH_NS && now_ns.saturating_sub(e.probed_ns) >= PROBE_INTERVAL_NS {
+                e.probed_ns = now_ns;
+                probe(port, addr);
+            }
+            true
+        });
+    }
+
+    /// Neighbours known or being resolved.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Resolved neighbours, for listing.
+    pub fn resolved(&self) -> impl Iterator<Item = (PortIdx, Ipv4Addr, MacAddr)> + '_ {
+        self.entries
+            .iter()
+            .filter_map(|(&(p, a), e)| e.mac.map(|m| (p, a, m)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: u64 = 1_000_000_000;
+    fn ip(s: &str) -> Ipv4Addr {
+        s.parse().unwrap()
+    }
+    const MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 1]);
+
+    #[test]
+    fn held_frames_are_released_in_order_when_the_neighbour_answers() {
+        let mut n: Neighbours<u32> = Neighbours::new(4);
+        assert!(matches!(
+            n.hold(0, ip("198.18.1.10"), 1, 0),
+            Held::Queued { probe: true }
+        ));
+        assert!(matches!(
+            n.hold(0, ip("198.18.1.10"), 2, 0),
+            Held::Queued { probe: false }
+        ));
+        assert_eq!(n.lookup(0, ip("198.18.1.10")), None);
+        let mut out = vec![];
+        n.learn(0, ip("198.18.1.10"), MAC, false, 5, |p, m| out.push((p, m)));
+        assert_eq!(out, vec![(1, MAC), (2, MAC)]);
+        assert_eq!(n.lookup(0, ip("198.18.1.10")), Some(MAC));
+        // Another port is another neighbour.
+        assert_eq!(n.lookup(1, ip("198.18.1.10")), None);
+    }
+
+    #[test]
+    fn the_queue_is_bounded() {
+        let mut n: Neighbours<usize> = Neighbours::new(4);
+        for i in 0..QUEUE_LEN {
+            assert!(matches!(n.hold(0, ip("198.18.1.10"), i, 0), Held::Queued { .. }));
+        }
+        assert!(matches!(n.hold(0, ip("198.18.1.10"), 99, 0), Held::Full(99)));
+    }
+
+    #[test]
+    fn the_table_is_bounded() {
+        let mut n: Neighbours<u8> = Neighbours::new(1);
+        assert!(matches!(n.hold(0, ip("198.18.1.10"), 1, 0), Held::Queued { .. }));
+        assert!(matches!(n.hold(0, ip("198.18.1.11"), 2, 0), Held::Full(2)));
+        n.learn(0, ip("198.18.1.12"), MAC, true, 0, |_, _| {});
+        assert_eq!(n.lookup(0, ip("198.18.1.12")), None);
+    }
+
+    #[test]
+    fn unanswered_neighbours_are_probed_then_given_up() {
+        let mut n: Neighbours<u8> = Neighbours::new(4);
+        let _ = n.hold(0, ip("198.18.1.10"), 7, 0);
+        let mut probes = 0;
+        let mut dropped = vec![];
+        for t in 0..10 {
+            n.tick(t * S / 2, |_, _| probes += 1, |p| dropped.push(p));
+        }
+        // First probe at hold time, then at 1 s and 2 s; at 3 s it gives up.
+        assert_eq!(probes, MAX_PROBES as usize - 1);
+        assert_eq!(dropped, vec![7]);
+        assert!(n.is_empty());
+    }
+
+    #[test]
+    fn learning_only_creates_entries_when_asked() {
+        let mut n: Neighbours<u8> = Neighbours::new(4);
+        n.learn(0, ip("198.18.1.10"), MAC, false, 0, |_, _| {});
+        assert_eq!(n.lookup(0, ip("198.18.1.10")), None);
+        n.learn(0, ip("198.18.1.10"), MAC, true, 0, |_, _| {});
+        assert_eq!(n.lookup(0, ip("198.18.1.10")), Some(MAC));
+    }
+
+    #[test]
+    fn resolved_entries_are_refreshed_then_forgotten() {
+        let mut n: Neighbours<u8> = Neighbours::new(4);
+        n.learn(0, ip("198.18.1.10"), MAC, true, 0, |_, _| {});
+        let mut probes = 0;
+        n.tick(REFRESH_NS - 1, |_, _| probes += 1, |_| {});
+        assert_eq!(probes, 0);
+        n.tick(REFRESH_NS, |_, _| probes += 1, |_| {});
+        assert_eq!(probes, 1);
+        assert_eq!(n.lookup(0, ip("198.18.1.10")), Some(MAC));
+        n.tick(FORGET_NS, |_, _| probes += 1, |_| {});
+        assert_eq!(n.lookup(0, ip("198.18.1.10")), None);
+    }
+}

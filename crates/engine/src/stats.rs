@@ -1,0 +1,243 @@
+//! Per-worker counters. Each worker writes only its own; the control thread sums them.
+
+/// Why a frame was not forwarded or answered. Every frame the engine receives ends as exactly
+/// one of: transmitted, answered (ARP/ICMP), held for neighbour resolution, or one of these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum DropReason {
+    /// Shorter than an Ethernet header.
+    EthTruncated,
+    /// Unicast to another host's MAC address (seen in promiscuous mode or flooding).
+    NotOurMac,
+    /// An EtherType the director does not handle.
+    UnknownEthertype,
+    /// 802.1Q/802.1ad tagged frame on a port without VLAN configuration.
+    VlanTagged,
+    /// IPv6 is not forwarded yet.
+    Ipv6,
+    /// ARP that is not Ethernet/IPv4 or is truncated.
+    ArpMalformed,
+    /// ARP from another host claiming one of the director's own addresses (DIP or VIP): ignored,
+    /// so nobody can poison the director's view of its own addresses.
+    ArpClaimsOurAddress,
+    /// ARP neither asking for one of our addresses nor telling us a neighbour we need.
+    ArpNotForUs,
+    /// IPv4 header shorter than 20 bytes or than the frame claims.
+    Ipv4Truncated,
+    /// IPv4 version field is not 4.
+    Ipv4BadVersion,
+    /// IPv4 IHL below 5 or beyond the frame.
+    Ipv4BadHeaderLen,
+    /// IPv4 total length below the header length or beyond the frame.
+    Ipv4BadTotalLen,
+    /// IPv4 header checksum does not verify (RFC 791).
+    Ipv4BadChecksum,
+    /// Source address is multicast, broadcast, zero or loopback (RFC 1812 §5.3.7).
+    Ipv4BadSource,
+    /// An IPv4 fragment: fragments are not tracked yet.
+    Ipv4Fragment,
+    /// TCP header truncated or data offset out of range (RFC 793).
+    TcpMalformed,
+    /// UDP header truncated or its length field out of range (RFC 768).
+    UdpMalformed,
+    /// Addressed to the director itself (DIP/VIP) with nothing here to handle it.
+    LocalUnhandled,
+    /// Neither addressed to the director nor part of a tracked connection.
+    NoService,
+    /// A TCP packet other than a SYN for a service, with no connection (IPVS creates TCP
+    /// connections only on SYN).
+    NoConnection,
+    /// The scheduler found no available real server (none, all weight 0 or overloaded).
+    NoRealServer,
+    /// The connection table is full: new connections are refused, established ones go on.
+    ConnTableFull,
+    /// The reply-direction key of a new connection is already used by another connection.
+    ConnCollision,
+    /// TTL would reach zero when forwarded (RFC 1812 §5.3.1).
+    TtlExceeded,
+    /// No route to the destination or next hop.
+    NoRoute,
+    /// The outgoing port has no IPv4 address to ask ARP from.
+    NoSourceAddress,
+    /// The frame waiting for the next hop's MAC was pushed out because the queue was full.
+    NeighbourQueueFull,
+    /// The next hop did not answer ARP in time; the frames waiting for it are dropped.
+    NeighbourUnresolved,
+    /// No buffer to build an ARP request in.
+    NoBuffer,
+    /// The real server of the connection was removed from the service.
+    RealServerRemoved,
+}
+
+impl DropReason {
+    /// Every reason, in declaration order (index = `reason as usize`).
+    pub const ALL: [DropReason; 30] = [
+        DropReason::EthTruncated,
+        DropReason::NotOurMac,
+        DropReason::UnknownEthertype,
+        DropReason::VlanTagged,
+        DropReason::Ipv6,
+        DropReason::ArpMalformed,
+        DropReason::ArpClaimsOurAddress,
+        DropReason::ArpNotForUs,
+        DropReason::Ipv4Truncated,
+        DropReason::Ipv4BadVersion,
+        DropReason::Ipv4BadHeaderLen,
+        DropReason::Ipv4BadTotalLen,
+        DropReason::Ipv4BadChecksum,
+        DropReason::Ipv4BadSource,
+        DropReason::Ipv4Fragment,
+        DropReason::TcpMalformed,
+        DropReason::UdpMalformed,
+        DropReason::LocalUnhandled,
+        DropReason::NoService,
+        DropReason::NoConnection,
+        DropReason::NoRealServer,
+        DropReason::ConnTableFull,
+        DropReason::ConnCollision,
+        DropReason::TtlExceeded,
+        DropReason::NoRoute,
+        DropReason::NoSourceAddress,
+        DropReason::NeighbourQueueFull,
+        DropReason::NeighbourUnresolved,
+        DropReason::NoBuffer,
+        DropReason::RealServerRemoved,
+    ];
+
+    /// How many reasons there are.
+    pub const COUNT: usize = Self::ALL.len();
+
+    /// The name used in logs and metrics (snake_case, stable).
+    pub fn name(self) -> &'static str {
+        match self {
+            DropReason::EthTruncated => "eth_truncated",
+            DropReason::NotOurMac => "not_our_mac",
+            DropReason::UnknownEthertype => "unknown_ethertype",
+            DropReason::VlanTagged => "vlan_tagged",
+            DropReason::Ipv6 => "ipv6",
+            DropReason::ArpMalformed => "arp_malformed",
+            DropReason::ArpClaimsOurAddress => "arp_claims_our_address",
+            DropReason::ArpNotForUs => "arp_not_for_us",
+            DropReason::Ipv4Truncated => "ipv4_truncated",
+            DropReason::Ipv4BadVersion => "ipv4_bad_version",
+            DropReason::Ipv4BadHeaderLen => "ipv4_bad_header_len",
+            DropReason::Ipv4BadTotalLen => "ipv4_bad_total_len",
+            DropReason::Ipv4BadChecksum => "ipv4_bad_checksum",
+            DropReason::Ipv4BadSource => "ipv4_bad_source",
+            DropReason::Ipv4Fragment => "ipv4_fragment",
+            DropReason::TcpMalformed => "tcp_malformed",
+            DropReason::UdpMalformed => "udp_malformed",
+            DropReason::LocalUnhandled => "local_unhandled",
+            DropReason::NoService => "no_service",
+            DropReason::NoConnection => "no_connection",
+            DropReason::NoRealServer => "no_real_server",
+            DropReason::ConnTableFull => "conn_table_full",
+            DropReason::ConnCollision => "conn_collision",
+            DropReason::TtlExceeded => "ttl_exceeded",
+            DropReason::NoRoute => "no_route",
+            DropReason::NoSourceAddress => "no_source_address",
+            DropReason::NeighbourQueueFull => "neighbour_queue_full",
+            DropReason::NeighbourUnresolved => "neighbour_unresolved",
+            DropReason::NoBuffer => "no_buffer",
+            DropReason::RealServerRemoved => "real_server_removed",
+        }
+    }
+}
+
+/// One worker's counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Frames handed to the engine.
+    pub rx_frames: u64,
+    /// Frames the engine transmitted (forwarded, answered, or originated).
+    pub tx_frames: u64,
+    /// Frames forwarded as part of a connection.
+    pub forwarded: u64,
+    /// ARP requests for our addresses answered.
+    pub arp_replies: u64,
+    /// ARP requests the director sent to resolve next hops.
+    pub arp_requests: u64,
+    /// ICMP echo requests to our addresses answered.
+    pub icmp_echo_replies: u64,
+    /// Connections created.
+    pub conns_created: u64,
+    /// Connections expired or removed.
+    pub conns_expired: u64,
+    /// Frames that waited for neighbour resolution.
+    pub neighbour_held: u64,
+    /// Drops by reason, indexed by `DropReason as usize`.
+    pub drops: [u64; DropReason::COUNT],
+}
+
+impl Stats {
+    /// Count one drop.
+    #[inline]
+    pub fn drop(&mut self, reason: DropReason) {
+        self.drops[reason as usize] += 1;
+    }
+
+    /// Drops counted under `reason`.
+    pub fn drops_of(&self, reason: DropReason) -> u64 {
+        self.drops[reason as usize]
+    }
+
+    /// All drops.
+    pub fn total_drops(&self) -> u64 {
+        self.drops.iter().sum()
+    }
+
+    /// Add another worker's counters into these.
+    pub fn add(&mut self, o: &Stats) {
+        self.rx_frames += o.rx_frames;
+        self.tx_frames += o.tx_frames;
+        self.forwarded += o.forwarded;
+        self.arp_replies += o.arp_replies;
+        self.arp_requests += o.arp_requests;
+        self.icmp_echo_replies += o.icmp_echo_replies;
+        self.conns_created += o.conns_created;
+        self.conns_expired += o.conns_expired;
+        self.neighbour_held += o.neighbour_held;
+        for (a, b) in self.drops.iter_mut().zip(o.drops.iter()) {
+            *a += b;
+        }
+    }
+
+    /// Non-zero drop counters with their names.
+    pub fn nonzero_drops(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        DropReason::ALL
+            .iter()
+            .map(|r| (r.name(), self.drops[*r as usize]))
+            .filter(|(_, n)| *n > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_lists_each_reason_at_its_index_with_a_unique_name() {
+        let mut names = std::collections::HashSet::new();
+        for (i, r) in DropReason::ALL.iter().enumerate() {
+            assert_eq!(*r as usize, i, "{r:?} out of order in ALL");
+            assert!(names.insert(r.name()), "duplicate name {}", r.name());
+        }
+    }
+
+    #[test]
+    fn add_sums_every_counter() {
+        let mut a = Stats::default();
+        a.drop(DropReason::NoService);
+        a.rx_frames = 3;
+        let mut b = Stats::default();
+        b.drop(DropReason::NoService);
+        b.drop(DropReason::TtlExceeded);
+        b.rx_frames = 2;
+        a.add(&b);
+        assert_eq!(a.rx_frames, 5);
+        assert_eq!(a.drops_of(DropReason::NoService), 2);
+        assert_eq!(a.total_drops(), 3);
+        let names: Vec<_> = a.nonzero_drops().map(|(n, _)| n).collect();
+        assert_eq!(names, vec!["no_service", "ttl_exceeded"]);
+    }
+}

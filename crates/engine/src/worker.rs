@@ -1,0 +1,628 @@
+//! One worker's engine: the per-packet path of DESIGN.md.
+//!
+//! ```text
+//! frame ─▶ Ethernet ─▶ ARP ─▶ answer for our addresses / learn neighbours
+//!                  └─▶ IPv4 ─▶ validate ─▶ connection lookup (either direction)
+//!                                  ├─ hit ─▶ state, timer ─▶ rewrite for the method ─▶ route ─▶ MAC ─▶ tx
+//!                                  └─ miss ─▶ service? ─▶ schedule ─▶ new connection ─▶ (as a hit)
+//!                                           └─ ours? ─▶ ICMP echo reply, or counted drop
+//! ```
+
+use std::net::Ipv4Addr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use rvs_config::Method;
+use rvs_conn::state::{self, StateDir, TcpState, Timeouts};
+use rvs_conn::{ConnId, ConnTable, Dir, FlowKey, InsertError, State};
+use rvs_sched::{DestCounters, SchedFlags, SchedInput, Scheduler};
+use rvs_wire::{arp, ethernet, icmpv4, ipv4, tcp, udp, MacAddr};
+
+use crate::buf::{Io, PacketBuf};
+use crate::director::{Director, LocalAddr, PortIdx};
+use crate::forward;
+use crate::neigh::{Held, Neighbours};
+use crate::stats::{DropReason, Stats};
+
+/// Sizes and timeouts of one worker.
+#[derive(Clone, Debug)]
+pub struct WorkerConfig {
+    /// Worker number (0-based), for hashing seeds and logs.
+    pub id: u16,
+    /// Connection table size.
+    pub max_connections: usize,
+    /// Neighbour table size.
+    pub max_neighbours: usize,
+    /// Connection timeouts (IPVS defaults unless set).
+    pub timeouts: Timeouts,
+    /// Connections expired per [`Worker::tick`] at most, so a tick never stalls the poll loop.
+    pub expire_budget: usize,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            id: 0,
+            max_connections: 1 << 16,
+            max_neighbours: 4096,
+            timeouts: Timeouts::default(),
+            expire_budget: 1024,
+        }
+    }
+}
+
+/// What the engine remembers of a connection besides its keys and state.
+#[derive(Debug)]
+pub struct ConnData {
+    /// Forwarding method of its real server.
+    pub method: Method,
+    /// VIP and virtual port (the client's view).
+    pub vip: Ipv4Addr,
+    /// Virtual port.
+    pub vport: u16,
+    /// RIP and real server port.
+    pub rip: Ipv4Addr,
+    /// Real server port.
+    pub rport: u16,
+    /// The real server's shared counters.
+    pub counters: Arc<DestCounters>,
+    /// Counted as active (else inactive) in `counters`.
+    pub active: bool,
+}
+
+/// What to do with a frame once classified.
+enum Action {
+    /// Count and free.
+    Drop(DropReason),
+    /// Send back out of the port it came in on, as rewritten (ARP and ICMP answers).
+    Reply,
+    /// The IP packet is ready: route it to `next_hop` out of `port`, setting the MACs.
+    Forward { port: PortIdx, next_hop: Ipv4Addr },
+    /// Already consumed (sent or held) by the handler.
+    Done,
+}
+
+/// Parsed facts of an IPv4 TCP/UDP packet the rest of the path needs.
+#[derive(Clone, Copy)]
+struct L4 {
+    key: FlowKey,
+    tcp_flags: u8,
+}
+
+/// One worker's engine. Owns its connection table and neighbour table exclusively.
+pub struct Worker<B> {
+    dir: Arc<Director>,
+    scheds: Vec<Box<dyn Scheduler>>,
+    conns: ConnTable<ConnData>,
+    neigh: Neighbours<B>,
+    cfg: WorkerConfig,
+    /// This worker's counters.
+    pub stats: Stats,
+}
+
+impl<B: PacketBuf> Worker<B> {
+    /// A worker for the director `dir`, with its tables allocated now.
+    pub fn new(dir: Arc<Director>, cfg: WorkerConfig) -> Worker<B> {
+        let scheds = Self::schedulers(&dir);
+        Worker {
+            conns: ConnTable::with_capacity(cfg.max_connections),
+            neigh: Neighbours::new(cfg.max_neighbours),
+            scheds,
+            dir,
+            cfg,
+            stats: Stats::default(),
+        }
+    }
+
+    fn schedulers(dir: &Director) -> Vec<Box<dyn Scheduler>> {
+        dir.services
+            .iter()
+            .map(|s| {
+                // rvs_config has validated the name; fall back to rr rather than fail.
+                rvs_sched::new_scheduler(&s.scheduler, SchedFlags::default(), &s.dests)
+                    .or_else(|_| rvs_sched::new_scheduler("rr", SchedFlags::default(), &s.dests))
+                    .expect("rr scheduler exists")
+            })
+            .collect()
+    }
+
+    /// The director this worker forwards for.
+    pub fn director(&self) -> &Arc<Director> {
+        &self.dir
+    }
+
+    /// The connection table (for listing).
+    pub fn conns(&self) -> &ConnTable<ConnData> {
+        &self.conns
+    }
+
+    /// Handle one frame received on `port` at `now_ns`.
+    pub fn handle(&mut self, now_ns: u64, port: PortIdx, mut pkt: B, io: &mut impl Io<B>) {
+        self.stats.rx_frames += 1;
+        match self.classify(now_ns, port, &mut pkt, io) {
+            Action::Drop(reason) => self.stats.drop(reason),
+            Action::Reply => {
+                self.stats.tx_frames += 1;
+                io.send(port, pkt);
+            }
+            Action::Forward { port, next_hop } => {
+                self.stats.forwarded += 1;
+                self.transmit(now_ns, port, next_hop, pkt, io);
+            }
+            Action::Done => {}
+        }
+    }
+
+    /// Timers: expire connections, probe and give up on neighbours. Call every few
+    /// milliseconds between bursts.
+    pub fn tick(&mut self, now_ns: u64, io: &mut impl Io<B>) {
+        let stats = &mut self.stats;
+        self.conns.expire(now_ns, self.cfg.expire_budget, |_, e| {
+            release_counters(&e.data);
+            stats.conns_expired += 1;
+        });
+        let Worker {
+            neigh, dir, stats, ..
+        } = self;
+        let mut probes: [(PortIdx, Ipv4Addr); 16] = [(0, Ipv4Addr::UNSPECIFIED); 16];
+        let mut n = 0;
+        let mut late = 0u64;
+        neigh.tick(
+            now_ns,
+            |port, addr| {
+                if n < probes.len() {
+                    probes[n] = (port, addr);
+                    n += 1;
+                }
+            },
+            |_pkt| late += 1,
+        );
+        stats.drops[DropReason::NeighbourUnresolved as usize] += late;
+        for &(port, addr) in &probes[..n] {
+            send_arp_request(dir, stats, io, port, addr);
+        }
+    }
+
+    fn classify(&mut self, now: u64, port: PortIdx, pkt: &mut B, io: &mut impl Io<B>) -> Action {
+        let Some(port_info) = self.dir.port(port) else {
+            return Action::Drop(DropReason::NotOurMac);
+        };
+        let our_mac = port_info.mac;
+        let frame = pkt.data_mut();
+        let Ok(eth) = ethernet::Frame::new_checked(&frame[..]) else {
+            return Action::Drop(DropReason::EthTruncated);
+        };
+        let dst = eth.dst();
+        if dst != our_mac && !dst.is_broadcast() && !dst.is_multicast() {
+            return Action::Drop(DropReason::NotOurMac);
+        }
+        match eth.ethertype() {
+            ethernet::ethertype::ARP => self.arp(now, port, frame, io),
+            ethernet::ethertype::IPV4 => self.ipv4(now, port, frame),
+            ethernet::ethertype::IPV6 => Action::Drop(DropReason::Ipv6),
+            ethernet::ethertype::VLAN | ethernet::ethertype::QINQ => {
+                Action::Drop(DropReason::VlanTagged)
+            }
+            _ => Action::Drop(DropReason::UnknownEthertype),
+        }
+    }
+
+    /// ARP (RFC 826): answer requests for our addresses, learn the neighbours we talk to, and
+    /// never let another host claim one of our addresses.
+    fn arp(&mut self, now: u64, port: PortIdx, frame: &mut [u8], io: &mut impl Io<B>) -> Action {
+        let eth_len = ethernet::HEADER_LEN;
+        let Ok(a) = arp::Packet::new_checked(&frame[eth_len..]) else {
+            return Action::Drop(DropReason::ArpMalformed);
+        };
+        let (op, sender_ip, sender_mac, target_ip) =
+            (a.operation(), a.sender_ip(), a.sender_mac(), a.target_ip());
+        if self.dir.local(sender_ip).is_some() {
+            return Action::Drop(DropReason::ArpClaimsOurAddress);
+        }
+        let for_us = self.dir.answers_arp(port, target_ip);
+        if !sender_ip.is_unspecified() && sender_mac.is_unicast() {
+            // Merge (RFC 826): update a known sender; add it when it asks for us.
+            let Worker { neigh, stats, .. } = self;
+            neigh.learn(port, sender_ip, sender_mac, for_us, now, |mut held, mac| {
+                if let Some(info) = self.dir.port(port) {
+                    forward::set_macs(held.data_mut(), mac, info.mac);
+                    stats.tx_frames += 1;
+                    io.send(port, held);
+                }
+            });
+        }
+        if op == arp::Operation::Request && for_us {
+            let Some(info) = self.dir.port(port) else {
+                return Action::Drop(DropReason::ArpNotForUs);
+            };
+            forward::arp_reply_in_place(frame, info.mac);
+            self.stats.arp_replies += 1;
+            return Action::Reply;
+        }
+        if op == arp::Operation::Reply && for_us {
+            // A reply to one of our requests: learnt above.
+            return Action::Drop(DropReason::ArpNotForUs);
+        }
+        Action::Drop(DropReason::ArpNotForUs)
+    }
+
+    fn ipv4(&mut self, now: u64, port: PortIdx, frame: &mut [u8]) -> Action {
+        let l3 = ethernet::HEADER_LEN;
+        let ip = match ipv4::Packet::new_checked(&frame[l3..]) {
+            Ok(ip) => ip,
+            Err(e) => return Action::Drop(ipv4_error(e)),
+        };
+        if !ip.verify_checksum() {
+            return Action::Drop(DropReason::Ipv4BadChecksum);
+        }
+        let (src, dst, proto) = (ip.src(), ip.dst(), ip.protocol());
+        if src.is_multicast() || src.is_broadcast() || src.is_unspecified() || src.is_loopback() {
+            return Action::Drop(DropReason::Ipv4BadSource);
+        }
+        if ip.is_fragment() {
+            return Action::Drop(DropReason::Ipv4Fragment);
+        }
+        let payload = ip.payload();
+        let l4 = match proto {
+            ipv4::protocol::TCP => match tcp::Packet::new_checked(payload) {
+                Ok(t) => L4 {
+                    key: FlowKey {
+                        proto,
+                        src,
+                        src_port: t.src_port(),
+                        dst,
+                        dst_port: t.dst_port(),
+                    },
+                    tcp_flags: t.flags().bits(),
+                },
+                Err(_) => return Action::Drop(DropReason::TcpMalformed),
+            },
+            ipv4::protocol::UDP => match udp::Packet::new_checked(payload) {
+                Ok(u) => L4 {
+                    key: FlowKey {
+                        proto,
+                        src,
+                        src_port: u.src_port(),
+                        dst,
+                        dst_port: u.dst_port(),
+                    },
+                    tcp_flags: 0,
+                },
+                Err(_) => return Action::Drop(DropReason::UdpMalformed),
+            },
+            ipv4::protocol::ICMP => return self.icmp(port, frame, dst),
+            _ => {
+                return Action::Drop(if self.dir.local(dst).is_some() {
+                    DropReason::LocalUnhandled
+                } else {
+                    DropReason::NoService
+                })
+            }
+        };
+
+        if let Some((id, dir)) = self.conns.lookup(&l4.key) {
+            return self.existing(now, id, dir, l4, frame);
+        }
+        if let Some(si) = self.dir.service_index(proto, dst, l4.key.dst_port) {
+            return self.new_connection(now, si, l4, frame);
+        }
+        Action::Drop(match self.dir.local(dst) {
+            Some(_) => DropReason::LocalUnhandled,
+            None => DropReason::NoService,
+        })
+    }
+
+    /// ICMP for our own addresses: answer echo requests (RFC 792); anything else addressed to
+    /// us is not handled here yet.
+    fn icmp(&mut self, port: PortIdx, frame: &mut [u8], dst: Ipv4Addr) -> Action {
+        if self.dir.local(dst).is_none() {
+            return Action::Drop(DropReason::NoService);
+        }
+        let Some(info) = self.dir.port(port) else {
+            return Action::Drop(DropReason::LocalUnhandled);
+        };
+        if forward::icmp_echo_reply_in_place(frame, info.mac) {
+            self.stats.icmp_echo_replies += 1;
+            Action::Reply
+        } else {
+            Action::Drop(DropReason::LocalUnhandled)
+        }
+    }
+
+    /// A packet of a tracked connection: advance its state as IPVS does, re-arm its timer,
+    /// rewrite it for its forwarding method.
+    fn existing(&mut self, now: u64, id: ConnId, dir: Dir, l4: L4, frame: &mut [u8]) -> Action {
+        let timeouts = &self.cfg.timeouts;
+        let Some(e) = self.conns.get_mut(id) else {
+            return Action::Drop(DropReason::NoConnection);
+        };
+        let mut reuse = false;
+        let expires = match e.state {
+            State::Tcp(cur) => {
+                let syn_only = l4.tcp_flags & (tcp::Flags::SYN | tcp::Flags::ACK | tcp::Flags::RST)
+                    == tcp::Flags::SYN;
+                if dir == Dir::Inbound && syn_only && state::is_reusable_by_syn(e.state) {
+                    // A new SYN on a closed tuple starts a new connection that may go to another
+                    // real server (IPVS conn_reuse_mode 1).
+                    reuse = true;
+                    0
+                } else {
+                    let sdir = match (e.data.method, dir) {
+                        (Method::Dr | Method::Tun, _) => StateDir::InputOnly,
+                        (_, Dir::Inbound) => StateDir::Input,
+                        (_, Dir::Outbound) => StateDir::Output,
+                    };
+                    let next = state::tcp_next_state(cur, sdir, l4.tcp_flags);
+                    if next != cur {
+                        e.state = State::Tcp(next);
+                        set_active(&mut e.data, state::is_active(e.state));
+                    }
+                    now.saturating_add(timeouts.tcp(next))
+                }
+            }
+            State::Udp => now.saturating_add(timeouts.udp),
+            State::Other => now.saturating_add(timeouts.udp),
+        };
+        if reuse {
+            if let Some(old) = self.conns.remove(id) {
+                release_counters(&old.data);
+                self.stats.conns_expired += 1;
+            }
+            return match self
+                .dir
+                .service_index(l4.key.proto, l4.key.dst, l4.key.dst_port)
+            {
+                Some(si) => self.new_connection(now, si, l4, frame),
+                None => Action::Drop(DropReason::NoService),
+            };
+        }
+        self.conns.set_expiry(id, expires);
+        let Some(e) = self.conns.get(id) else {
+            return Action::Drop(DropReason::NoConnection);
+        };
+        let c = &e.data;
+        let (method, vip, vport, rip, rport) = (c.method, c.vip, c.vport, c.rip, c.rport);
+        self.rewrite(method, dir, vip, vport, rip, rport, l4, frame)
+    }
+
+    /// A packet for a service with no connection: schedule it and track the new connection.
+    fn new_connection(&mut self, now: u64, si: u16, l4: L4, frame: &mut [u8]) -> Action {
+        let key = l4.key;
+        let state = if key.proto == ipv4::protocol::TCP {
+            // IPVS schedules TCP only on a SYN (ip_vs_in → tcp_conn_schedule: th->syn && !rst).
+            let f = l4.tcp_flags;
+            if f & tcp::Flags::SYN == 0 || f & tcp::Flags::RST != 0 {
+                return Action::Drop(DropReason::NoConnection);
+            }
+            State::Tcp(TcpState::None)
+        } else {
+            State::Udp
+        };
+        let dir = Arc::clone(&self.dir);
+        let Some(svc) = dir.services.get(usize::from(si)) else {
+            return Action::Drop(DropReason::NoService);
+        };
+        let Some(sched) = self.scheds.get_mut(usize::from(si)) else {
+            return Action::Drop(DropReason::NoService);
+        };
+        let input = SchedInput {
+            proto: key.proto,
+            src: key.src.into(),
+            src_port: key.src_port,
+            dst: key.dst.into(),
+            dst_port: key.dst_port,
+        };
+        let Some(rs) = sched
+            .schedule(&svc.dests, &input, now)
+            .and_then(|i| svc.servers.get(i))
+        else {
+            return Action::Drop(DropReason::NoRealServer);
+        };
+        let method = rs.method;
+        let out_key = match method {
+            // Replies come back through the director: track them by what the RS sends.
+            Method::Nat => Some(FlowKey {
+                proto: key.proto,
+                src: rs.addr,
+                src_port: rs.port,
+                dst: key.src,
+                dst_port: key.src_port,
+            }),
+            _ => None,
+        };
+        let state = match state {
+            State::Tcp(s) => {
+                let sdir = if out_key.is_some() {
+                    StateDir::Input
+                } else {
+                    StateDir::InputOnly
+                };
+                State::Tcp(state::tcp_next_state(s, sdir, l4.tcp_flags))
+            }
+            s => s,
+        };
+        let timeout = match state {
+            State::Tcp(s) => self.cfg.timeouts.tcp(s),
+            _ => self.cfg.timeouts.udp,
+        };
+        let active = state::is_active(state);
+        let data = ConnData {
+            method,
+            vip: key.dst,
+            vport: key.dst_port,
+            rip: rs.addr,
+            rport: rs.port,
+            counters: Arc::clone(&rs.counters),
+            active,
+        };
+        match self
+            .conns
+            .insert(key, out_key, state, now.saturating_add(timeout), data)
+        {
+            Ok(_) => {}
+            Err(InsertError::Full) => return Action::Drop(DropReason::ConnTableFull),
+            Err(InsertError::Exists) => return Action::Drop(DropReason::ConnCollision),
+        }
+        // ip_vs_bind_dest: the new connection counts for its real server.
+        let counter = if active {
+            &rs.counters.active
+        } else {
+            &rs.counters.inactive
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        self.stats.conns_created += 1;
+        let (rip, rport) = (rs.addr, rs.port);
+        self.rewrite(method, Dir::Inbound, key.dst, key.dst_port, rip, rport, l4, frame)
+    }
+
+    /// Rewrite the IP packet for the connection's forwarding method and direction; say where
+    /// it goes next.
+    #[allow(clippy::too_many_arguments)]
+    fn rewrite(
+        &mut self,
+        method: Method,
+        dir: Dir,
+        vip: Ipv4Addr,
+        vport: u16,
+        rip: Ipv4Addr,
+        rport: u16,
+        l4: L4,
+        frame: &mut [u8],
+    ) -> Action {
+        let l3 = ethernet::HEADER_LEN;
+        match (method, dir) {
+            (Method::Nat, Dir::Inbound) => {
+                // CIP:cport → VIP:vport becomes CIP:cport → RIP:rport.
+                if !forward::decrement_ttl(&mut frame[l3..]) {
+                    return Action::Drop(DropReason::TtlExceeded);
+                }
+                forward::nat_rewrite_dst(&mut frame[l3..], rip, rport);
+                match self.dir.routes.lookup(rip) {
+                    Some(nh) => Action::Forward {
+                        port: nh.port,
+                        next_hop: nh.addr,
+                    },
+                    None => Action::Drop(DropReason::NoRoute),
+                }
+            }
+            (Method::Nat, Dir::Outbound) => {
+                // RIP:rport → CIP:cport becomes VIP:vport → CIP:cport.
+                if !forward::decrement_ttl(&mut frame[l3..]) {
+                    return Action::Drop(DropReason::TtlExceeded);
+                }
+                forward::nat_rewrite_src(&mut frame[l3..], vip, vport);
+                match self.dir.routes.lookup(l4.key.dst) {
+                    Some(nh) => Action::Forward {
+                        port: nh.port,
+                        next_hop: nh.addr,
+                    },
+                    None => Action::Drop(DropReason::NoRoute),
+                }
+            }
+            (Method::Dr, Dir::Inbound) => {
+                // Only the Ethernet header changes: the frame goes to the RS's MAC, which
+                // must be on a segment of one of our ports (ip_vs_dr_xmit).
+                match self.dir.routes.lookup(rip) {
+                    Some(nh) => Action::Forward {
+                        port: nh.port,
+                        next_hop: rip,
+                    },
+                    None => Action::Drop(DropReason::NoRoute),
+                }
+            }
+            // Director::new refuses services using methods this engine does not forward yet.
+            _ => Action::Drop(DropReason::NoRoute),
+        }
+    }
+
+    /// Put the MACs on a forwarded frame and send it, or hold it until the next hop resolves.
+    fn transmit(&mut self, now: u64, port: PortIdx, next_hop: Ipv4Addr, mut pkt: B, io: &mut impl Io<B>) {
+        let Some(info) = self.dir.port(port) else {
+            self.stats.drop(DropReason::NoRoute);
+            return;
+        };
+        if let Some(mac) = self.neigh.lookup(port, next_hop) {
+            forward::set_macs(pkt.data_mut(), mac, info.mac);
+            self.stats.tx_frames += 1;
+            io.send(port, pkt);
+            return;
+        }
+        match self.neigh.hold(port, next_hop, pkt, now) {
+            Held::Queued { probe } => {
+                self.stats.neighbour_held += 1;
+                if probe {
+                    send_arp_request(&self.dir, &mut self.stats, io, port, next_hop);
+                }
+            }
+            Held::Full(_pkt) => self.stats.drop(DropReason::NeighbourQueueFull),
+        }
+    }
+}
+
+/// Keep a real server's active/inactive counts in step with its connection's state
+/// (IPVS set_tcp_state: leaving ESTABLISHED moves it to inactive and back).
+fn set_active(c: &mut ConnData, active: bool) {
+    if c.active == active {
+        return;
+    }
+    if active {
+        c.counters.inactive.fetch_sub(1, Ordering::Relaxed);
+        c.counters.active.fetch_add(1, Ordering::Relaxed);
+    } else {
+        c.counters.active.fetch_sub(1, Ordering::Relaxed);
+        c.counters.inactive.fetch_add(1, Ordering::Relaxed);
+    }
+    c.active = active;
+}
+
+/// A connection is gone: its real server no longer counts it (ip_vs_unbind_dest).
+fn release_counters(c: &ConnData) {
+    let counter = if c.active {
+        &c.counters.active
+    } else {
+        &c.counters.inactive
+    };
+    counter.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// Broadcast an ARP request for `target` from `port`.
+fn send_arp_request<B: PacketBuf>(
+    dir: &Director,
+    stats: &mut Stats,
+    io: &mut impl Io<B>,
+    port: PortIdx,
+    target: Ipv4Addr,
+) {
+    let Some(info) = dir.port(port) else {
+        stats.drop(DropReason::NoRoute);
+        return;
+    };
+    let Some(src_ip) = info.source_for(target) else {
+        stats.drop(DropReason::NoSourceAddress);
+        return;
+    };
+    let Some(mut buf) = io.alloc() else {
+        stats.drop(DropReason::NoBuffer);
+        return;
+    };
+    if !buf.set_len(forward::ARP_FRAME_LEN) {
+        stats.drop(DropReason::NoBuffer);
+        return;
+    }
+    forward::build_arp_request(buf.data_mut(), info.mac, src_ip, target);
+    stats.arp_requests += 1;
+    stats.tx_frames += 1;
+    io.send(port, buf);
+}
+
+fn ipv4_error(e: rvs_wire::Error) -> DropReason {
+    match e {
+        rvs_wire::Error::BadVersion => DropReason::Ipv4BadVersion,
+        rvs_wire::Error::BadHeaderLen => DropReason::Ipv4BadHeaderLen,
+        rvs_wire::Error::BadTotalLen => DropReason::Ipv4BadTotalLen,
+        _ => DropReason::Ipv4Truncated,
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_types(_: MacAddr, _: LocalAddr) {}
