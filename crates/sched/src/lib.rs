@@ -1,1 +1,359 @@
-//! placeholder
+//! The IPVS schedulers behind one trait, making the Linux kernel's decisions exactly.
+//!
+//! Each scheduler reproduces its `net/netfilter/ipvs/ip_vs_<name>.c`: the same scan order over
+//! the service's real servers, the same skip rules (weight 0 = quiescent, `IP_VS_DEST_F_OVERLOAD`),
+//! the same integer comparisons and tie-breaks, the same cursor behaviour on add/remove/edit, and
+//! the same 256-bucket hash tables for `sh` and `dh`.
+//!
+//! # The real-server list
+//! The kernel keeps a service's real servers in a linked list and adds new ones at its head
+//! (`list_add_rcu(&dest->n_list, &svc->destinations)` in `ip_vs_ctl.c` `__ip_vs_update_dest`).
+//! Every scheduler scans that list from the head, so the order decides ties and who comes first.
+//! Here the list is a slice in the same order: **index 0 = the most recently added real server**.
+//! Whoever owns the service inserts a new real server at index 0, removes in place, edits in place,
+//! and tells each scheduler instance with [`Scheduler::update`] — one call per change, `dests`
+//! being the list right after that change, as the kernel's `add_dest`/`del_dest`/`upd_dest` hooks.
+//!
+//! A real server present in the slice is "available" (`IP_VS_DEST_F_AVAILABLE`); the kernel clears
+//! that flag only when it unlinks the server from the list.
+//!
+//! # Per worker
+//! An instance is owned by one worker for one service: no locks, no allocation in
+//! [`Scheduler::schedule`]. The stateful schedulers therefore keep per-worker state: with several
+//! workers, `rr` and `wrr` are round-robin *per worker* (each worker walks its own cursor over the
+//! same list), so the global sequence interleaves the workers' sequences. The connection counters
+//! the dynamic schedulers read are shared by all workers ([`DestCounters`]).
+//!
+//! # No destination
+//! [`Scheduler::schedule`] returns `None` where the kernel returns NULL after
+//! `ip_vs_scheduler_err(svc, "no destination available")`; the packet is then dropped. The caller
+//! counts that drop; nothing is logged here (the kernel rate-limits its message).
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+mod dh;
+mod fo;
+mod hash;
+mod least;
+mod ovf;
+mod rr;
+mod sh;
+mod wrr;
+
+#[cfg(test)]
+mod testutil;
+
+/// Connection counts of one real server, shared by all workers (relaxed atomics touched only at
+/// connection setup, state change and expiry).
+///
+/// Mirrors `activeconns`, `inactconns` and `persistconns` of the kernel's `struct ip_vs_dest`.
+#[derive(Debug, Default)]
+pub struct DestCounters {
+    /// Connections in an active state (TCP ESTABLISHED): `activeconns`.
+    pub active: AtomicU32,
+    /// Other connections (TCP handshake and closing states, UDP): `inactconns`.
+    pub inactive: AtomicU32,
+    /// Persistence templates pointing at this server: `persistconns` (not read by schedulers).
+    pub persistent: AtomicU32,
+}
+
+impl DestCounters {
+    /// Counters starting at the given values (persistent at 0).
+    pub const fn new(active: u32, inactive: u32) -> Self {
+        Self {
+            active: AtomicU32::new(active),
+            inactive: AtomicU32::new(inactive),
+            persistent: AtomicU32::new(0),
+        }
+    }
+
+    /// Active connections now.
+    pub fn active(&self) -> u32 {
+        self.active.load(Ordering::Relaxed)
+    }
+
+    /// Inactive connections now.
+    pub fn inactive(&self) -> u32 {
+        self.inactive.load(Ordering::Relaxed)
+    }
+
+    /// Set both counts (tests, replay tools).
+    pub fn set(&self, active: u32, inactive: u32) {
+        self.active.store(active, Ordering::Relaxed);
+        self.inactive.store(inactive, Ordering::Relaxed);
+    }
+}
+
+/// One real server as the scheduler sees it. The service keeps its real servers in a slice in the
+/// kernel's list order: index 0 = most recently added (`list_add_rcu` at the head).
+#[derive(Clone, Debug)]
+pub struct Dest {
+    /// Stable identity across updates (the cursors of `rr`/`wrr` and the `sh`/`dh` tables refer
+    /// to real servers by it).
+    pub id: u32,
+    /// The real server's address (RIP).
+    pub addr: IpAddr,
+    /// The real server's port.
+    pub port: u16,
+    /// `ipvsadm -w`: 0 quiesces the server (no new connections); never negative (the kernel
+    /// rejects a negative weight).
+    pub weight: i32,
+    /// `IP_VS_DEST_F_OVERLOAD`, set and cleared by the upper/lower connection thresholds
+    /// (`ipvsadm -x/-y`) elsewhere; an overloaded server gets no new connections.
+    pub overloaded: bool,
+    /// Connection counts shared by all workers.
+    pub counters: Arc<DestCounters>,
+}
+
+impl Dest {
+    /// A real server with fresh counters, not overloaded.
+    pub fn new(id: u32, addr: IpAddr, port: u16, weight: i32) -> Self {
+        Self {
+            id,
+            addr,
+            port,
+            weight,
+            overloaded: false,
+            counters: Arc::default(),
+        }
+    }
+}
+
+/// `ip_vs_dest_conn_overhead` (include/net/ip_vs.h): `(activeconns << 8) + inactconns`, an
+/// active connection costing 256 inactive ones.
+///
+/// The kernel computes this in `int`; the bits are the same here (wrapping), and `wlc` reads them
+/// back as a signed value exactly as the kernel does.
+pub fn overhead(d: &Dest) -> u32 {
+    (d.counters.active() << 8).wrapping_add(d.counters.inactive())
+}
+
+/// IP protocol numbers the schedulers look at (`sh-port` hashes ports of these only).
+pub mod proto {
+    /// TCP.
+    pub const TCP: u8 = 6;
+    /// UDP.
+    pub const UDP: u8 = 17;
+    /// SCTP.
+    pub const SCTP: u8 = 132;
+}
+
+/// What a scheduler may look at in the packet opening a new connection: the client's side as the
+/// client sent it (CIP:port → VIP:port). For a header the kernel marks "inverse"
+/// (`ip_vs_iph_inverse`), the caller swaps the sides before calling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SchedInput {
+    /// IP protocol number ([`proto`]).
+    pub proto: u8,
+    /// Client address (CIP): `sh` hashes it.
+    pub src: IpAddr,
+    /// Client port: `sh` hashes it with `sh-port`.
+    pub src_port: u16,
+    /// Destination address (VIP, or any address for a firewall-mark service): `dh` hashes it.
+    pub dst: IpAddr,
+    /// Destination port.
+    pub dst_port: u16,
+}
+
+/// A change of the service's real-server list, passed with the list as it is after the change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// A real server was inserted at index 0 (`add_dest` hook). Also use this for a server
+    /// revived from the kernel's trash: it too goes back to the head of the list.
+    Added(u32),
+    /// A real server was removed (`del_dest` hook, called after `list_del_rcu`).
+    Removed(u32),
+    /// A real server's weight (or thresholds, forwarding method...) was edited in place
+    /// (`upd_dest` hook, `ipvsadm -e`).
+    Edited(u32),
+    /// Start over as if the scheduler had just been bound to the service (`init_service`, as on
+    /// `ipvsadm -E -s` or a service created with its real servers already in place).
+    Reset,
+}
+
+/// Scheduler flags of the service (`ipvsadm -b`, `IP_VS_SVC_F_SCHED1..3`).
+///
+/// Build with `SchedFlags { sh_port: true, ..Default::default() }` so that flags added later do not
+/// break the construction. In the kernel `mh-fallback`/`mh-port` are the same bits as
+/// `sh-fallback`/`sh-port` (`IP_VS_SVC_F_SCHED1`/`SCHED2`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SchedFlags {
+    /// `sh-fallback` (`IP_VS_SVC_F_SCHED_SH_FALLBACK`): when the hashed real server is
+    /// unavailable, probe the table for another one instead of dropping.
+    pub sh_fallback: bool,
+    /// `sh-port` (`IP_VS_SVC_F_SCHED_SH_PORT`): hash the client port too (TCP, UDP, SCTP).
+    pub sh_port: bool,
+}
+
+/// A scheduler instance for one service, owned by one worker.
+pub trait Scheduler: Send {
+    /// The IPVS name (`rr`, `wlc`, ...).
+    fn name(&self) -> &'static str;
+
+    /// Pick a real server for a new connection: an index into `dests`, or None (no available
+    /// server; the kernel logs "ip_vs_scheduler: no destination available" and the packet is
+    /// dropped). Never allocates.
+    fn schedule(&mut self, dests: &[Dest], input: &SchedInput, now_ns: u64) -> Option<usize>;
+
+    /// The service's real-server list changed (add, remove, weight edit): rebuild state as the
+    /// kernel's `add_dest`/`del_dest`/`upd_dest` hooks do. `dests` is the new list.
+    fn update(&mut self, dests: &[Dest], change: Change);
+
+    /// Periodic housekeeping, for schedulers that keep tables with expiring entries (the kernel's
+    /// lblc/lblcr run a timer for this). The schedulers of this crate keep none.
+    fn gc(&mut self, _now_ns: u64) {}
+}
+
+/// The schedulers this crate knows, by their IPVS names.
+pub const SCHEDULERS: &[&str] = &[
+    "rr", "wrr", "lc", "wlc", "sed", "nq", "sh", "dh", "fo", "ovf",
+];
+
+/// ipvsadm's scheduler when none is given (`DEF_SCHED` in ipvsadm).
+pub const DEFAULT_SCHEDULER: &str = "wlc";
+
+/// IPVS schedulers that exist in the kernel but not (yet) here.
+const NOT_YET: &[&str] = &["lblc", "lblcr", "mh", "twos"];
+
+/// The name given to [`new_scheduler`] is not one of [`SCHEDULERS`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownScheduler {
+    /// The name as given.
+    pub name: String,
+}
+
+impl fmt::Display for UnknownScheduler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if NOT_YET.contains(&self.name.as_str()) {
+            write!(
+                f,
+                "scheduler \"{}\" is an IPVS scheduler rvs does not implement yet",
+                self.name
+            )?;
+        } else {
+            write!(f, "unknown scheduler \"{}\"", self.name)?;
+        }
+        write!(f, "; use one of: {}", SCHEDULERS.join(", "))
+    }
+}
+
+impl std::error::Error for UnknownScheduler {}
+
+/// A scheduler by IPVS name (case-sensitive, as the kernel's `ip_vs_scheduler_get`), initialised
+/// for a service whose real servers are `dests` (the kernel's `init_service`).
+pub fn new_scheduler(
+    name: &str,
+    flags: SchedFlags,
+    dests: &[Dest],
+) -> Result<Box<dyn Scheduler>, UnknownScheduler> {
+    let s: Box<dyn Scheduler> = match name {
+        "rr" => Box::new(rr::RoundRobin::new(dests)),
+        "wrr" => Box::new(wrr::WeightedRoundRobin::new(dests)),
+        "lc" => Box::new(least::Least::new(least::Kind::Lc)),
+        "wlc" => Box::new(least::Least::new(least::Kind::Wlc)),
+        "sed" => Box::new(least::Least::new(least::Kind::Sed)),
+        "nq" => Box::new(least::Least::new(least::Kind::Nq)),
+        "sh" => Box::new(sh::SourceHash::new(flags, dests)),
+        "dh" => Box::new(dh::DestinationHash::new(dests)),
+        "fo" => Box::new(fo::WeightedFailover),
+        "ovf" => Box::new(ovf::Overflow),
+        _ => {
+            return Err(UnknownScheduler {
+                name: name.to_owned(),
+            })
+        }
+    };
+    Ok(s)
+}
+
+/// A remembered real server: its id, and the index where it was last seen (a hint that saves a
+/// scan when the list has not moved under us).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Mark {
+    pub(crate) id: u32,
+    pub(crate) hint: usize,
+}
+
+impl Mark {
+    pub(crate) fn at(dests: &[Dest], i: usize) -> Option<Mark> {
+        dests.get(i).map(|d| Mark { id: d.id, hint: i })
+    }
+
+    /// Where the remembered real server is in `dests` now, if still there.
+    pub(crate) fn locate(self, dests: &[Dest]) -> Option<usize> {
+        match dests.get(self.hint) {
+            Some(d) if d.id == self.id => Some(self.hint),
+            _ => dests.iter().position(|d| d.id == self.id),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::rs;
+
+    #[test]
+    fn every_listed_name_round_trips() {
+        for &name in SCHEDULERS {
+            let s = new_scheduler(name, SchedFlags::default(), &[]).expect(name);
+            assert_eq!(s.name(), name);
+        }
+    }
+
+    #[test]
+    fn unknown_and_not_yet_names_error() {
+        let e = new_scheduler("foo", SchedFlags::default(), &[])
+            .err()
+            .expect("foo is unknown");
+        assert_eq!(e.name, "foo");
+        assert!(e.to_string().starts_with("unknown scheduler \"foo\""));
+        // Kernel names are case-sensitive.
+        assert!(new_scheduler("RR", SchedFlags::default(), &[]).is_err());
+        let e = new_scheduler("lblc", SchedFlags::default(), &[])
+            .err()
+            .expect("not yet");
+        assert!(e.to_string().contains("does not implement yet"), "{e}");
+        assert!(e.to_string().contains("wlc"), "{e}");
+    }
+
+    #[test]
+    fn default_scheduler_is_known() {
+        assert!(SCHEDULERS.contains(&DEFAULT_SCHEDULER));
+    }
+
+    #[test]
+    fn every_scheduler_returns_none_on_an_empty_service() {
+        let input = testutil::input_from("10.9.9.9", 1234);
+        for &name in SCHEDULERS {
+            let mut s = new_scheduler(name, SchedFlags::default(), &[]).expect(name);
+            assert_eq!(s.schedule(&[], &input, 0), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn overhead_weighs_active_256_times_inactive() {
+        // include/net/ip_vs.h ip_vs_dest_conn_overhead: (activeconns << 8) + inactconns.
+        let d = rs(1, 1);
+        d.counters.set(3, 7);
+        assert_eq!(overhead(&d), 3 * 256 + 7);
+        // Same bits as the kernel's int arithmetic when it overflows.
+        d.counters.set(1 << 24, 5);
+        assert_eq!(overhead(&d), 5);
+    }
+
+    #[test]
+    fn mark_finds_a_moved_server() {
+        let dests = vec![rs(1, 1), rs(2, 1), rs(3, 1)];
+        let m = Mark { id: 3, hint: 0 };
+        assert_eq!(m.locate(&dests), Some(2));
+        assert_eq!(Mark { id: 9, hint: 0 }.locate(&dests), None);
+        assert_eq!(Mark { id: 2, hint: 99 }.locate(&dests), Some(1));
+    }
+}

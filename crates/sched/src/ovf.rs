@@ -1,0 +1,60 @@
+//! Overflow, as `ip_vs_ovf.c`: the server with the highest weight gets new connections while
+//! its active connections do not exceed its weight; then the next highest, and so on. Skipped:
+//! overloaded servers, weight 0, and servers with `activeconns > weight`; of equal weights the
+//! first in list order wins. Inactive connections do not count.
+
+use crate::{Change, Dest, SchedInput, Scheduler};
+
+pub(crate) struct Overflow;
+
+impl Scheduler for Overflow {
+    fn name(&self) -> &'static str {
+        "ovf"
+    }
+
+    fn schedule(&mut self, dests: &[Dest], _input: &SchedInput, _now_ns: u64) -> Option<usize> {
+        // ip_vs_ovf_schedule: `!h || w > hw` replaces.
+        let mut best: Option<(usize, i32)> = None;
+        for (i, d) in dests.iter().enumerate() {
+            let w = d.weight;
+            if d.overloaded || i64::from(d.counters.active()) > i64::from(w) || w == 0 {
+                continue;
+            }
+            if best.is_none_or(|(_, hw)| w > hw) {
+                best = Some((i, w));
+            }
+        }
+        best.map(|(i, _)| i)
+    }
+
+    fn update(&mut self, _dests: &[Dest], _change: Change) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testutil::Svc;
+
+    #[test]
+    fn overflows_to_the_next_weight_when_active_exceeds_weight() {
+        let mut s = Svc::in_place("ovf", &[(1, 2), (2, 5), (3, 3)]);
+        assert_eq!(s.pick(), Some(2));
+        // active == weight is still fine (`activeconns > w` skips).
+        s.counters(2, 5, 100);
+        assert_eq!(s.pick(), Some(2));
+        s.counters(2, 6, 0);
+        assert_eq!(s.pick(), Some(3));
+        s.counters(3, 4, 0);
+        assert_eq!(s.pick(), Some(1));
+        s.counters(1, 3, 0);
+        assert_eq!(s.pick(), None);
+    }
+
+    #[test]
+    fn skips_overloaded_and_quiescent_ties_to_first() {
+        let mut s = Svc::in_place("ovf", &[(1, 0), (2, 4), (3, 4), (4, 9)]);
+        s.set_overloaded(4, true);
+        assert_eq!(s.pick(), Some(2));
+        s.counters(2, 5, 0);
+        assert_eq!(s.pick(), Some(3));
+    }
+}
