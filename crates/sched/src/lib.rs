@@ -47,6 +47,8 @@ mod sh;
 mod wrr;
 
 #[cfg(test)]
+mod model;
+#[cfg(test)]
 mod testutil;
 
 /// Connection counts of one real server, shared by all workers (relaxed atomics touched only at
