@@ -1,0 +1,109 @@
+//! The example configurations in the repository's `config/` directory must stay valid.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::path::{Path, PathBuf};
+
+use rvs_config::{load, Method, Protocol};
+
+fn config_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config")
+}
+
+#[test]
+fn every_example_config_parses() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(config_dir())
+        .expect("config/ directory is readable")
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    // The two lab files at least; a vanished directory must not pass as "nothing to check".
+    assert!(
+        files.len() >= 2,
+        "expected the lab configs in config/, found {files:?}"
+    );
+    for file in &files {
+        if let Err(e) = load(file) {
+            panic!("{}: {e}", file.display());
+        }
+    }
+}
+
+#[test]
+fn nat_lab_is_lab_1() {
+    let c = load(&config_dir().join("nat-lab.toml")).unwrap();
+    let names: Vec<&str> = c.ports.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["outside", "inside"]);
+    assert_eq!(c.ports[0].device, "net_af_packet0");
+    assert!(c.ports[0].args.contains("iface=rvs-out"));
+    assert_eq!(c.ports[0].addresses, ["198.18.0.1/24".parse().unwrap()]);
+    assert_eq!(c.ports[1].device, "net_af_packet1");
+    assert!(c.ports[1].args.contains("iface=rvs-in"));
+    assert_eq!(c.ports[1].addresses, ["198.18.1.1/24".parse().unwrap()]);
+    // The client 198.18.0.2 is on the outside port's connected subnet.
+    assert!(c.ports[0].addresses[0].contains(&Ipv4Addr::new(198, 18, 0, 2)));
+
+    assert_eq!(c.services.len(), 1);
+    let s = &c.services[0];
+    assert_eq!(s.protocol, Protocol::Tcp);
+    assert_eq!(
+        s.address,
+        SocketAddrV4::new(Ipv4Addr::new(198, 18, 0, 100), 80)
+    );
+    assert_eq!(s.scheduler, "rr");
+    let rs: Vec<(SocketAddrV4, Method)> = s
+        .real_servers
+        .iter()
+        .map(|r| (r.address, r.method))
+        .collect();
+    assert_eq!(
+        rs,
+        [
+            (
+                SocketAddrV4::new(Ipv4Addr::new(198, 18, 1, 10), 80),
+                Method::Nat
+            ),
+            (
+                SocketAddrV4::new(Ipv4Addr::new(198, 18, 1, 20), 80),
+                Method::Nat
+            ),
+        ]
+    );
+}
+
+#[test]
+fn dr_lab_is_lab_2() {
+    let c = load(&config_dir().join("dr-lab.toml")).unwrap();
+    assert_eq!(c.ports.len(), 1);
+    assert_eq!(c.ports[0].addresses, ["198.18.1.2/24".parse().unwrap()]);
+    assert_eq!(c.routes.len(), 1);
+    assert_eq!(c.routes[0].prefix, "0.0.0.0/0".parse().unwrap());
+    assert_eq!(c.routes[0].via, Some(Ipv4Addr::new(198, 18, 1, 254)));
+    assert_eq!(c.routes[0].port, c.ports[0].name);
+
+    let s = &c.services[0];
+    assert_eq!(s.protocol, Protocol::Tcp);
+    assert_eq!(
+        s.address,
+        SocketAddrV4::new(Ipv4Addr::new(198, 18, 1, 200), 80)
+    );
+    assert_eq!(s.scheduler, "rr");
+    let rs: Vec<(SocketAddrV4, Method)> = s
+        .real_servers
+        .iter()
+        .map(|r| (r.address, r.method))
+        .collect();
+    assert_eq!(
+        rs,
+        [
+            (
+                SocketAddrV4::new(Ipv4Addr::new(198, 18, 1, 10), 80),
+                Method::Dr
+            ),
+            (
+                SocketAddrV4::new(Ipv4Addr::new(198, 18, 1, 20), 80),
+                Method::Dr
+            ),
+        ]
+    );
+}
