@@ -36,7 +36,7 @@ fn main() {
         Err(e) => panic!(
             "libdpdk >= {MIN_DPDK} not found by pkg-config ({}): install it with \
              'apt-get install libdpdk-dev pkg-config'",
-            e.to_string().lines().next().unwrap_or("no detail")
+            first_line(&e.to_string())
         ),
     };
     let cflags = dpdk_cflags();
@@ -131,7 +131,7 @@ fn main() {
             panic!(
                 "bindgen failed on the DPDK headers ({}); check that libdpdk-dev matches \
                  the installed DPDK libraries",
-                e.to_string().lines().next().unwrap_or("no detail")
+                first_line(&e.to_string())
             )
         });
     bindings
@@ -164,11 +164,19 @@ fn dpdk_cflags() -> Vec<String> {
 /// bindgen panics with a long message when libclang is absent; say it in one line first.
 fn check_libclang() {
     println!("cargo:rerun-if-env-changed=LIBCLANG_PATH");
-    if let Err(e) = clang_sys::load() {
+    if clang_sys::load().is_err() {
         panic!(
-            "libclang not found ({}): install it with 'apt-get install libclang-dev' \
-             or set LIBCLANG_PATH",
-            e.lines().next().unwrap_or("no detail")
+            "libclang not found (bindgen needs it): install it with \
+             'apt-get install libclang-dev', or set LIBCLANG_PATH to the directory \
+             holding libclang.so"
         );
     }
+}
+
+/// The first non-blank line of a multi-line error message.
+fn first_line(s: &str) -> &str {
+    s.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("no detail")
 }

@@ -277,7 +277,7 @@ unsafe extern "C" fn lcore_trampoline(arg: *mut c_void) -> c_int {
     // SAFETY: `arg` is the Box leaked by launch_on_lcore for this launch; EAL passes it
     // to exactly one call of this function.
     let f = unsafe { Box::from_raw(arg.cast::<LcoreFn>()) };
-    catch_unwind(AssertUnwindSafe(move || f())).unwrap_or(LCORE_PANICKED)
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or(LCORE_PANICKED)
 }
 
 /// A function running on a worker lcore. Not `Send`: joined from the main lcore.

@@ -61,7 +61,7 @@ impl Default for PortConfig {
 }
 
 /// Port counters (`rte_eth_stats`). Some virtual devices leave byte counters at 0
-/// (net_ring counts packets only).
+/// (net_ring and net_null in DPDK 22.11 count packets only).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PortStats {
     /// Packets received.
