@@ -321,6 +321,128 @@ mod tests {
         assert_eq!(l4_ports(&b, usize::MAX), None);
     }
 
+    /// Parse a frame as the data path would, touching every accessor on the way.
+    fn parse_stack(frame: &[u8]) -> usize {
+        let mut reached = 0;
+        let Ok(eth) = ethernet::Frame::new_checked(frame) else {
+            return reached;
+        };
+        let _ = (eth.dst(), eth.src(), eth.ethertype(), eth.payload().len());
+        let Ok(loc) = eth.l3_location() else {
+            return reached;
+        };
+        let l3 = frame.get(loc.offset..).unwrap_or(&[]);
+        match loc.ethertype {
+            ethernet::ethertype::ARP => {
+                if let Ok(p) = arp::Packet::new_checked(l3) {
+                    reached = 1;
+                    let _ = arp::Repr::parse(&p);
+                }
+            }
+            ethernet::ethertype::IPV4 => {
+                let Ok(ip) = ipv4::Packet::new_checked(l3) else {
+                    return reached;
+                };
+                reached = 2;
+                let _ = (
+                    ip.verify_checksum(),
+                    ip.options().len(),
+                    ip.is_fragment(),
+                    ipv4::Repr::parse(&ip),
+                );
+                let (src, dst, l4) = (ip.src(), ip.dst(), ip.payload());
+                match ip.protocol() {
+                    ipv4::protocol::TCP => {
+                        if let Ok(t) = tcp::Packet::new_checked(l4) {
+                            reached = 3;
+                            let _ = (
+                                t.flags(),
+                                t.mss(),
+                                t.options_iter().count(),
+                                t.verify_checksum_v4(src, dst),
+                            );
+                        }
+                    }
+                    ipv4::protocol::UDP => {
+                        if let Ok(u) = udp::Packet::new_checked(l4) {
+                            reached = 3;
+                            let _ = (u.payload().len(), u.verify_checksum_v4(src, dst));
+                        }
+                    }
+                    ipv4::protocol::ICMP => {
+                        if let Ok(i) = icmpv4::Packet::new_checked(l4) {
+                            reached = 3;
+                            let _ = (i.verify_checksum(), i.echo_ident(), i.next_hop_mtu());
+                            if let Ok(q) = i.quoted_ipv4() {
+                                let _ = (q.src(), l4_ports(q.payload(), 0));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            ethernet::ethertype::IPV6 => {
+                if let Ok(ip) = ipv6::Packet::new_checked(l3) {
+                    reached = 2;
+                    if let Ok(i) = icmpv6::Packet::new_checked(ip.payload()) {
+                        reached = 3;
+                        let _ = (
+                            i.verify_checksum(ip.src(), ip.dst()),
+                            i.nd_target(),
+                            i.nd_link_layer_addr(1),
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+        reached
+    }
+
+    #[test]
+    fn captured_frames_parse_to_l4() {
+        use testdata::*;
+        for f in [
+            &SYN_FRAME[..],
+            &SYN_ACK_FRAME[..],
+            &HTTP_PSH_FRAME[..],
+            &DNS_QUERY_FRAME[..],
+            &ICMP_UNREACH_FRAME[..],
+            &VLAN_TCP_FRAME[..],
+            &ICMPV6_NS_FRAME[..],
+        ] {
+            assert_eq!(parse_stack(f), 3);
+        }
+        assert_eq!(parse_stack(&testdata::ARP_REQUEST_FRAME), 1);
+    }
+
+    proptest::proptest! {
+        /// Like smoltcp's packet_parser fuzz target: arbitrary frames never panic the parse.
+        #[test]
+        fn whole_stack_parse_never_panics(frame in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            parse_stack(&frame);
+        }
+
+        /// Real frames with a few bytes corrupted reach deep into the parsers.
+        #[test]
+        fn corrupted_captures_never_panic(
+            which in 0usize..8,
+            flips in proptest::collection::vec((proptest::prelude::any::<usize>(), proptest::prelude::any::<u8>()), 1..6),
+            cut in proptest::prelude::any::<usize>(),
+        ) {
+            use testdata::*;
+            let frames: [&[u8]; 8] = [&SYN_FRAME, &SYN_ACK_FRAME, &HTTP_PSH_FRAME, &DNS_QUERY_FRAME,
+                                      &ICMP_UNREACH_FRAME, &VLAN_TCP_FRAME, &ICMPV6_NS_FRAME, &ARP_REQUEST_FRAME];
+            let mut f = frames[which].to_vec();
+            for (at, v) in flips {
+                let n = f.len();
+                f[at % n] = v;
+            }
+            f.truncate(cut % (f.len() + 1));
+            parse_stack(&f);
+        }
+    }
+
     #[test]
     fn field_io_never_panics_out_of_range() {
         let mut b = [1u8, 2, 3];
