@@ -5,7 +5,6 @@
 //! the checksum covers all of it plus the IP pseudo header.
 
 use core::fmt;
-use core::ops::{BitAnd, BitOr, BitOrAssign};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::bytes::{clamp, clamp_mut, rd16, rd32, rd8, rewrite16, wr16, wr32, wr8};
@@ -33,35 +32,39 @@ pub const HEADER_LEN: usize = field::URGENT.end;
 pub const MAX_HEADER_LEN: usize = 60;
 
 /// The eight TCP control bits (RFC 793 §3.1, ECE/CWR from RFC 3168 §6.1).
+///
+/// The associated constants are plain `u8` masks, so they combine with raw flag bytes
+/// (`flags.bits() & (Flags::SYN | Flags::ACK) == Flags::SYN`) as connection state machines
+/// use them; the methods name single bits.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Flags(pub u8);
 
 impl Flags {
     /// No more data from sender.
-    pub const FIN: Flags = Flags(0x01);
+    pub const FIN: u8 = 0x01;
     /// Synchronize sequence numbers.
-    pub const SYN: Flags = Flags(0x02);
+    pub const SYN: u8 = 0x02;
     /// Reset the connection.
-    pub const RST: Flags = Flags(0x04);
+    pub const RST: u8 = 0x04;
     /// Push function.
-    pub const PSH: Flags = Flags(0x08);
+    pub const PSH: u8 = 0x08;
     /// Acknowledgment field significant.
-    pub const ACK: Flags = Flags(0x10);
+    pub const ACK: u8 = 0x10;
     /// Urgent pointer field significant.
-    pub const URG: Flags = Flags(0x20);
+    pub const URG: u8 = 0x20;
     /// ECN-Echo (RFC 3168).
-    pub const ECE: Flags = Flags(0x40);
+    pub const ECE: u8 = 0x40;
     /// Congestion Window Reduced (RFC 3168).
-    pub const CWR: Flags = Flags(0x80);
+    pub const CWR: u8 = 0x80;
 
     /// The raw bits.
     pub const fn bits(self) -> u8 {
         self.0
     }
 
-    /// All bits of `other` are set.
-    pub const fn contains(self, other: Flags) -> bool {
-        self.0 & other.0 == other.0
+    /// All bits of `mask` are set.
+    pub const fn contains(self, mask: u8) -> bool {
+        self.0 & mask == mask
     }
 
     /// FIN set.
@@ -98,30 +101,22 @@ impl Flags {
     }
 }
 
-impl BitOr for Flags {
-    type Output = Flags;
-    fn bitor(self, rhs: Flags) -> Flags {
-        Flags(self.0 | rhs.0)
+impl From<u8> for Flags {
+    fn from(bits: u8) -> Flags {
+        Flags(bits)
     }
 }
 
-impl BitOrAssign for Flags {
-    fn bitor_assign(&mut self, rhs: Flags) {
-        self.0 |= rhs.0
-    }
-}
-
-impl BitAnd for Flags {
-    type Output = Flags;
-    fn bitand(self, rhs: Flags) -> Flags {
-        Flags(self.0 & rhs.0)
+impl From<Flags> for u8 {
+    fn from(f: Flags) -> u8 {
+        f.0
     }
 }
 
 impl fmt::Debug for Flags {
     /// tcpdump-like letters: `S.` is SYN|ACK.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const NAMES: [(Flags, char); 8] = [
+        const NAMES: [(u8, char); 8] = [
             (Flags::SYN, 'S'),
             (Flags::FIN, 'F'),
             (Flags::RST, 'R'),
@@ -398,9 +393,9 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
         )
     }
 
-    /// Set the control bits.
-    pub fn set_flags(&mut self, f: Flags) {
-        wr8(self.buffer.as_mut(), field::FLAGS, f.0)
+    /// Set the control bits, from [`Flags`] or a `u8` mask (`Flags::RST | Flags::ACK`).
+    pub fn set_flags(&mut self, f: impl Into<Flags>) {
+        wr8(self.buffer.as_mut(), field::FLAGS, f.into().0)
     }
 
     /// Set the window.
@@ -593,7 +588,7 @@ mod tests {
         assert_eq!(p.seq(), 0x9349_c830);
         assert_eq!(p.ack_number(), 0);
         assert_eq!(p.header_len(), 40);
-        assert_eq!(p.flags(), Flags::SYN);
+        assert_eq!(p.flags(), Flags(Flags::SYN));
         assert!(p.flags().syn() && !p.flags().ack());
         assert_eq!(p.window(), 29200);
         assert_eq!(p.checksum(), 0xe47d);
@@ -635,7 +630,7 @@ mod tests {
         }
         let (seg, _, _) = segment(&HTTP_PSH_FRAME);
         let p = Packet::new_checked(&seg[..]).unwrap();
-        assert_eq!(p.flags(), Flags::PSH | Flags::ACK);
+        assert_eq!(p.flags().bits(), Flags::PSH | Flags::ACK);
         assert_eq!(p.payload().len(), 72);
         assert!(p.payload().starts_with(b"GET "), "{:?}", p.payload());
         // Tagged, padded frame: the segment ends at the IP total length, not the frame end.
@@ -673,7 +668,8 @@ mod tests {
         assert!(
             f.fin() && f.syn() && f.rst() && f.psh() && f.ack() && f.urg() && f.ece() && f.cwr()
         );
-        assert_eq!(format!("{:?}", Flags::SYN | Flags::ACK), "Flags[S.]");
+        assert_eq!(format!("{:?}", Flags(Flags::SYN | Flags::ACK)), "Flags[S.]");
+        assert_eq!(u8::from(Flags::from(Flags::FIN)), 1);
     }
 
     #[test]
