@@ -17,3 +17,52 @@
 #![allow(clippy::all, clippy::pedantic, rustdoc::all)]
 
 include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The safe crate reads mbuf header fields straight from the bindgen struct; the C
+    /// compiler (through the shim) must agree with bindgen on where each field lives.
+    #[test]
+    fn mbuf_layout_agrees_with_c() {
+        let mut m = rte_mbuf::default();
+        let mut buf = [0u8; 4];
+        m.buf_addr = buf.as_mut_ptr().cast();
+        m.data_off = 0x1234;
+        m.data_len = 0x5678;
+        m.pkt_len = 0x9abc_def0;
+        m.buf_len = 0x0fed;
+        m.nb_segs = 3;
+        m.port = 7;
+        m.ol_flags = 0x0102_0304_0506_0708;
+        // SAFETY: the shim getters only read fields of the struct we pass by reference.
+        unsafe {
+            assert_eq!(rvs_mbuf_buf_addr(&m), buf.as_mut_ptr().cast());
+            assert_eq!(rvs_mbuf_data_off(&m), 0x1234);
+            assert_eq!(rvs_mbuf_data_len(&m), 0x5678);
+            assert_eq!(rvs_mbuf_pkt_len(&m), 0x9abc_def0);
+            assert_eq!(rvs_mbuf_buf_len(&m), 0x0fed);
+            assert_eq!(rvs_mbuf_nb_segs(&m), 3);
+            assert_eq!(rvs_mbuf_port(&m), 7);
+            assert_eq!(rvs_mbuf_ol_flags(&m), 0x0102_0304_0506_0708);
+        }
+        // SAFETY: the shim setters only write fields of the struct we pass by reference.
+        unsafe {
+            rvs_mbuf_set_data_off(&mut m, 11);
+            rvs_mbuf_set_data_len(&mut m, 22);
+            rvs_mbuf_set_pkt_len(&mut m, 33);
+        }
+        assert_eq!((m.data_off, m.data_len, m.pkt_len), (11, 22, 33));
+        assert_eq!(std::mem::size_of::<rte_mbuf>(), 128, "two cache lines");
+    }
+
+    /// Constants the safe crate relies on.
+    #[test]
+    fn constants() {
+        assert_eq!(RTE_MBUF_DEFAULT_BUF_SIZE, 2048 + RTE_PKTMBUF_HEADROOM);
+        assert_eq!(SOCKET_ID_ANY, -1);
+        assert!(RTE_MAX_ETHPORTS >= 32);
+        assert_eq!(LCORE_ID_ANY, u32::MAX);
+    }
+}

@@ -315,6 +315,11 @@ impl Port {
     /// Configures the device and sets up its queues, rx queues allocating from `pool`.
     /// Stops the port first if it was started. Descriptor counts are clamped to the
     /// device's limits; asking for more queues than it has is [`Error::TooManyQueues`].
+    ///
+    /// Size `pool` for every rx descriptor it fills up front (`rx_queues × rx_desc` on
+    /// each port using it, as net_tap and real NICs do) plus the per-lcore caches and
+    /// the packets in flight in bursts, rings and tx queues; too small a pool shows as
+    /// `rx_nombuf` or as `Mempool::alloc` returning `None`.
     pub fn configure(&mut self, cfg: &PortConfig, pool: &Mempool) -> Result<(), Error> {
         let id = self.shared.id;
         let mut st = self.shared.lock();
