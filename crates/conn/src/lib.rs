@@ -1,1 +1,130 @@
-//! placeholder
+//! Connection tracking for rvs: the per-worker connection table and IPVS's connection state
+//! machines and timeouts.
+//!
+//! * [`ConnTable`] — one per worker, owned exclusively (no locks, no atomics). All memory is
+//!   allocated by [`ConnTable::with_capacity`]; insert, lookup, re-arm, remove and expire never
+//!   touch the heap. A full table refuses inserts with [`InsertError::Full`]; it never grows.
+//!   One lookup finds a connection from either direction of the flow (the client's packets by
+//!   `in_key`, the real server's replies by `out_key`), as IPVS's `ip_vs_conn_in_get` /
+//!   `ip_vs_conn_out_get` do over their one hash table.
+//! * [`state`] — the TCP state table of `ip_vs_proto_tcp.c`, UDP's single state, the kernel's
+//!   default timeouts and `ipvsadm --set`, and the rules for counting a connection as active or
+//!   inactive on its real server.
+//!
+//! Time is always given by the caller in nanoseconds (`now_ns`, `expires_ns`) on whatever clock
+//! the engine runs on; this crate never reads a clock.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod index;
+pub mod state;
+mod table;
+
+use std::net::Ipv4Addr;
+
+pub use state::{State, TcpState};
+pub use table::{ConnTable, MAX_CONNS, TICK_NS, WHEEL_SLOTS};
+
+/// A flow as seen on the wire, one direction. IPv4 for now.
+///
+/// For a connection through VIP:vport to RIP:rport from CIP:cport, the inbound key is
+/// `(proto, CIP, cport, VIP, vport)`; with NAT the reply key is `(proto, RIP, rport, CIP, cport)`,
+/// with FullNAT `(proto, RIP, rport, LIP, lport)`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct FlowKey {
+    /// IP protocol number (6 TCP, 17 UDP, ...).
+    pub proto: u8,
+    /// Source address.
+    pub src: Ipv4Addr,
+    /// Source port (0 for protocols without ports).
+    pub src_port: u16,
+    /// Destination address.
+    pub dst: Ipv4Addr,
+    /// Destination port (0 for protocols without ports).
+    pub dst_port: u16,
+}
+
+impl FlowKey {
+    /// The same flow seen from the other end: source and destination swapped.
+    ///
+    /// The NAT reply key is the reverse of the inbound packet *after* its rewrite to the real
+    /// server (CIP:cport → RIP:rport becomes RIP:rport → CIP:cport).
+    #[must_use]
+    pub fn reversed(&self) -> FlowKey {
+        FlowKey {
+            proto: self.proto,
+            src: self.dst,
+            src_port: self.dst_port,
+            dst: self.src,
+            dst_port: self.src_port,
+        }
+    }
+}
+
+/// Which way a packet travels relative to its connection.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Dir {
+    /// Client → VIP (IPVS "input"); matched by the entry's `in_key`.
+    Inbound,
+    /// Real server → client (IPVS "output"; NAT/FullNAT only); matched by the entry's `out_key`.
+    Outbound,
+}
+
+/// Handle of a connection in one [`ConnTable`]: its slot in the table's slab.
+///
+/// A handle is valid until the connection is removed or expired; after that the slot is free
+/// and a later insert reuses it, so an old `ConnId` may then name a different connection. Do not
+/// keep handles across [`ConnTable::expire`] / [`ConnTable::remove`]; look the flow up again.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct ConnId(u32);
+
+impl ConnId {
+    /// The slot number, for listings and debugging.
+    #[must_use]
+    pub fn as_u32(self) -> u32 {
+        self.0
+    }
+
+    /// A handle from a slot number (e.g. from a control-plane listing). Looking up a slot that
+    /// is free or out of range simply finds nothing.
+    #[must_use]
+    pub fn from_u32(slot: u32) -> ConnId {
+        ConnId(slot)
+    }
+}
+
+/// One tracked connection.
+///
+/// The keys identify the entry in the table's index: do not change `in_key` / `out_key` through
+/// [`ConnTable::get_mut`] (the index keeps the original keys; the entry would only be found by
+/// its id). Re-arm the timer with [`ConnTable::set_expiry`], not by writing `expires_ns`: a
+/// direct write is honoured when the entry's wheel slot comes round, which may be late by up to
+/// one wheel turn ([`WHEEL_SLOTS`] × [`TICK_NS`]).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Entry<T> {
+    /// Key of the client's packets (IPVS input direction).
+    pub in_key: FlowKey,
+    /// Key of the real server's replies, for NAT and FullNAT; `None` for DR and TUN, where the
+    /// replies bypass the director.
+    pub out_key: Option<FlowKey>,
+    /// IPVS protocol state.
+    pub state: State,
+    /// When the connection expires, on the caller's clock (ns).
+    pub expires_ns: u64,
+    /// The engine's per-connection data (real server, forwarding method, NAT addresses, ...).
+    pub data: T,
+}
+
+/// Why [`ConnTable::insert`] refused a connection.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, thiserror::Error)]
+pub enum InsertError {
+    /// Every slot is taken: the table was sized with `with_capacity(max_conns)` and never grows.
+    /// Drop the new flow (and count it), or raise the worker's connection limit.
+    #[error("connection table full: raise the per-worker connection limit or wait for expiry")]
+    Full,
+    /// The in or out key is already tracked (or both keys are equal): look the flow up
+    /// instead of inserting it again.
+    #[error("flow already tracked in the connection table")]
+    Exists,
+}
