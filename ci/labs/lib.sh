@@ -244,7 +244,7 @@ start_rvsd() {
     local ns="$1" toml="$2"
     RVSD_LOG="$TMP/rvsd.log"
     log "starting $RVSD --config $toml in $ns"
-    ip netns exec "$ns" "$RVSD" --config "$toml" -- -l 0-1 --no-huge -m 512 --in-memory --no-pci \
+    ip netns exec "$ns" "$RVSD" --config "$toml" -- -l 0-1 --no-huge -m 512 --no-shconf --no-pci --no-telemetry \
         --file-prefix "$UNIQ" --log-level=lib.eal:warning >"$RVSD_LOG" 2>&1 &
     RVSD_PID=$!
     local deadline=$((SECONDS + RVSD_READY_TIMEOUT))

@@ -146,7 +146,7 @@ pub fn build_arp_request(buf: &mut [u8], our_mac: MacAddr, src_ip: Ipv4Addr, tar
         target_mac: MacAddr([0; 6]),
         target_ip: target,
     }
-    .emit(eth.payload_mut());
+    .emit(&mut arp::Packet::new_unchecked(eth.payload_mut()));
 }
 
 /// Turn an ICMP echo request to one of our addresses into the echo reply, in place
@@ -165,7 +165,9 @@ pub fn icmp_echo_reply_in_place(frame: &mut [u8], our_mac: MacAddr) -> bool {
             let Ok(mut icmp) = icmpv4::Packet::new_checked(ip.payload_mut()) else {
                 return false;
             };
-            if icmp.msg_type() != icmpv4::ECHO_REQUEST || icmp.code() != 0 || !icmp.verify_checksum()
+            if icmp.msg_type() != icmpv4::ECHO_REQUEST
+                || icmp.code() != 0
+                || !icmp.verify_checksum()
             {
                 return false;
             }

@@ -218,15 +218,24 @@ mod tests {
     fn the_queue_is_bounded() {
         let mut n: Neighbours<usize> = Neighbours::new(4);
         for i in 0..QUEUE_LEN {
-            assert!(matches!(n.hold(0, ip("198.18.1.10"), i, 0), Held::Queued { .. }));
+            assert!(matches!(
+                n.hold(0, ip("198.18.1.10"), i, 0),
+                Held::Queued { .. }
+            ));
         }
-        assert!(matches!(n.hold(0, ip("198.18.1.10"), 99, 0), Held::Full(99)));
+        assert!(matches!(
+            n.hold(0, ip("198.18.1.10"), 99, 0),
+            Held::Full(99)
+        ));
     }
 
     #[test]
     fn the_table_is_bounded() {
         let mut n: Neighbours<u8> = Neighbours::new(1);
-        assert!(matches!(n.hold(0, ip("198.18.1.10"), 1, 0), Held::Queued { .. }));
+        assert!(matches!(
+            n.hold(0, ip("198.18.1.10"), 1, 0),
+            Held::Queued { .. }
+        ));
         assert!(matches!(n.hold(0, ip("198.18.1.11"), 2, 0), Held::Full(2)));
         n.learn(0, ip("198.18.1.12"), MAC, true, 0, |_, _| {});
         assert_eq!(n.lookup(0, ip("198.18.1.12")), None);

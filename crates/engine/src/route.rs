@@ -84,15 +84,24 @@ mod tests {
         let a = |s: &str| s.parse::<Ipv4Addr>().unwrap();
         assert_eq!(
             t.lookup(a("198.18.1.10")),
-            Some(NextHop { port: 1, addr: a("198.18.1.10") })
+            Some(NextHop {
+                port: 1,
+                addr: a("198.18.1.10")
+            })
         );
         assert_eq!(
             t.lookup(a("198.18.1.200")),
-            Some(NextHop { port: 2, addr: a("198.18.1.1") })
+            Some(NextHop {
+                port: 2,
+                addr: a("198.18.1.1")
+            })
         );
         assert_eq!(
             t.lookup(a("203.0.113.9")),
-            Some(NextHop { port: 0, addr: a("198.18.0.254") })
+            Some(NextHop {
+                port: 0,
+                addr: a("198.18.0.254")
+            })
         );
     }
 

@@ -157,6 +157,8 @@ pub struct Stats {
     pub arp_replies: u64,
     /// ARP requests the director sent to resolve next hops.
     pub arp_requests: u64,
+    /// ARP replies addressed to the director (answers to its requests).
+    pub arp_replies_received: u64,
     /// ICMP echo requests to our addresses answered.
     pub icmp_echo_replies: u64,
     /// Connections created.
@@ -193,6 +195,7 @@ impl Stats {
         self.forwarded += o.forwarded;
         self.arp_replies += o.arp_replies;
         self.arp_requests += o.arp_requests;
+        self.arp_replies_received += o.arp_replies_received;
         self.icmp_echo_replies += o.icmp_echo_replies;
         self.conns_created += o.conns_created;
         self.conns_expired += o.conns_expired;

@@ -16,10 +16,10 @@ use rvs_config::Method;
 use rvs_conn::state::{self, StateDir, TcpState, Timeouts};
 use rvs_conn::{ConnId, ConnTable, Dir, FlowKey, InsertError, State};
 use rvs_sched::{DestCounters, SchedFlags, SchedInput, Scheduler};
-use rvs_wire::{arp, ethernet, icmpv4, ipv4, tcp, udp, MacAddr};
+use rvs_wire::{arp, ethernet, ipv4, tcp, udp};
 
 use crate::buf::{Io, PacketBuf};
-use crate::director::{Director, LocalAddr, PortIdx};
+use crate::director::{Director, PortIdx};
 use crate::forward;
 use crate::neigh::{Held, Neighbours};
 use crate::stats::{DropReason, Stats};
@@ -76,10 +76,10 @@ enum Action {
     Drop(DropReason),
     /// Send back out of the port it came in on, as rewritten (ARP and ICMP answers).
     Reply,
+    /// Taken in by the director itself (an ARP reply to our request), counted by its handler.
+    Consumed,
     /// The IP packet is ready: route it to `next_hop` out of `port`, setting the MACs.
     Forward { port: PortIdx, next_hop: Ipv4Addr },
-    /// Already consumed (sent or held) by the handler.
-    Done,
 }
 
 /// Parsed facts of an IPv4 TCP/UDP packet the rest of the path needs.
@@ -149,7 +149,7 @@ impl<B: PacketBuf> Worker<B> {
                 self.stats.forwarded += 1;
                 self.transmit(now_ns, port, next_hop, pkt, io);
             }
-            Action::Done => {}
+            Action::Consumed => {}
         }
     }
 
@@ -241,7 +241,8 @@ impl<B: PacketBuf> Worker<B> {
         }
         if op == arp::Operation::Reply && for_us {
             // A reply to one of our requests: learnt above.
-            return Action::Drop(DropReason::ArpNotForUs);
+            self.stats.arp_replies_received += 1;
+            return Action::Consumed;
         }
         Action::Drop(DropReason::ArpNotForUs)
     }
@@ -472,7 +473,16 @@ impl<B: PacketBuf> Worker<B> {
         counter.fetch_add(1, Ordering::Relaxed);
         self.stats.conns_created += 1;
         let (rip, rport) = (rs.addr, rs.port);
-        self.rewrite(method, Dir::Inbound, key.dst, key.dst_port, rip, rport, l4, frame)
+        self.rewrite(
+            method,
+            Dir::Inbound,
+            key.dst,
+            key.dst_port,
+            rip,
+            rport,
+            l4,
+            frame,
+        )
     }
 
     /// Rewrite the IP packet for the connection's forwarding method and direction; say where
@@ -536,7 +546,14 @@ impl<B: PacketBuf> Worker<B> {
     }
 
     /// Put the MACs on a forwarded frame and send it, or hold it until the next hop resolves.
-    fn transmit(&mut self, now: u64, port: PortIdx, next_hop: Ipv4Addr, mut pkt: B, io: &mut impl Io<B>) {
+    fn transmit(
+        &mut self,
+        now: u64,
+        port: PortIdx,
+        next_hop: Ipv4Addr,
+        mut pkt: B,
+        io: &mut impl Io<B>,
+    ) {
         let Some(info) = self.dir.port(port) else {
             self.stats.drop(DropReason::NoRoute);
             return;
@@ -623,6 +640,3 @@ fn ipv4_error(e: rvs_wire::Error) -> DropReason {
         _ => DropReason::Ipv4Truncated,
     }
 }
-
-#[allow(dead_code)]
-fn _assert_types(_: MacAddr, _: LocalAddr) {}

@@ -15,9 +15,23 @@ const IN: u16 = 1;
 fn arp_request_for_the_vip_is_answered_exactly() {
     let mut w = worker(NAT_LAB, &[OUT_MAC, IN_MAC]);
     let mut io = CaptureIo::default();
-    let req = arp(1, CLIENT_MAC, [0xff; 6], "198.18.0.2", [0; 6], "198.18.0.100");
+    let req = arp(
+        1,
+        CLIENT_MAC,
+        [0xff; 6],
+        "198.18.0.2",
+        [0; 6],
+        "198.18.0.100",
+    );
     let out = feed(&mut w, &mut io, 0, OUT, &req);
-    let want = arp(2, OUT_MAC, CLIENT_MAC, "198.18.0.100", CLIENT_MAC, "198.18.0.2");
+    let want = arp(
+        2,
+        OUT_MAC,
+        CLIENT_MAC,
+        "198.18.0.100",
+        CLIENT_MAC,
+        "198.18.0.2",
+    );
     // The reply's sender is the director; fix up the builder's "sender = source" convention.
     let mut want = want;
     want[22..28].copy_from_slice(&OUT_MAC);
@@ -55,7 +69,14 @@ fn arp_claiming_our_address_is_ignored_and_counted() {
 
 /// Resolve the client's MAC the way the lab does: the client asks for the VIP first.
 fn client_arrives(w: &mut rvs_engine::Worker<rvs_engine::VecBuf>, io: &mut CaptureIo) {
-    let req = arp(1, CLIENT_MAC, [0xff; 6], "198.18.0.2", [0; 6], "198.18.0.100");
+    let req = arp(
+        1,
+        CLIENT_MAC,
+        [0xff; 6],
+        "198.18.0.2",
+        [0; 6],
+        "198.18.0.100",
+    );
     assert_eq!(feed(w, io, 0, OUT, &req).len(), 1);
 }
 
@@ -73,10 +94,17 @@ fn nat_rewrites_both_directions_and_waits_for_arp() {
     assert_eq!(out.len(), 1, "an ARP request for the chosen real server");
     let (port, req) = &out[0];
     assert_eq!(*port, IN);
-    let first_rs = if req[38..42] == ip("198.18.1.10").octets() { ("198.18.1.10", RS1_MAC) } else { ("198.18.1.20", RS2_MAC) };
+    let first_rs = if req[38..42] == ip("198.18.1.10").octets() {
+        ("198.18.1.10", RS1_MAC)
+    } else {
+        ("198.18.1.20", RS2_MAC)
+    };
     let mut want = arp(1, IN_MAC, [0xff; 6], "198.18.1.1", [0; 6], first_rs.0);
     want.resize(60, 0);
-    assert_eq!(req, &want, "broadcast who-has from the inside DIP, padded to 60 bytes");
+    assert_eq!(
+        req, &want,
+        "broadcast who-has from the inside DIP, padded to 60 bytes"
+    );
     assert_eq!(w.stats.neighbour_held, 1);
 
     // The RS answers; the held SYN goes out.
@@ -154,7 +182,11 @@ fn nat_rr_alternates_between_real_servers() {
     }
     let mut chosen = vec![];
     for i in 0..4u16 {
-        let syn = Tcp { sport: 41000 + i, ..Tcp::default() }.build();
+        let syn = Tcp {
+            sport: 41000 + i,
+            ..Tcp::default()
+        }
+        .build();
         let out = feed(&mut w, &mut io, 1, OUT, &syn);
         assert_eq!(out.len(), 1);
         chosen.push(check(&out[0].1).dst);
@@ -163,7 +195,11 @@ fn nat_rr_alternates_between_real_servers() {
     assert_eq!(chosen[0], chosen[2]);
     assert_eq!(chosen[1], chosen[3]);
     // A retransmitted SYN of the first flow sticks to its real server.
-    let again = Tcp { sport: 41000, ..Tcp::default() }.build();
+    let again = Tcp {
+        sport: 41000,
+        ..Tcp::default()
+    }
+    .build();
     let out = feed(&mut w, &mut io, 2, OUT, &again);
     assert_eq!(check(&out[0].1).dst, chosen[0]);
     assert_eq!(w.stats.conns_created, 4);
@@ -188,15 +224,29 @@ fn tcp_without_syn_and_without_connection_is_dropped() {
     let mut w = worker(NAT_LAB, &[OUT_MAC, IN_MAC]);
     let mut io = CaptureIo::default();
     client_arrives(&mut w, &mut io);
-    let ack = Tcp { syn: false, ack: true, ..Tcp::default() }.build();
+    let ack = Tcp {
+        syn: false,
+        ack: true,
+        ..Tcp::default()
+    }
+    .build();
     assert!(feed(&mut w, &mut io, 1, OUT, &ack).is_empty());
     assert_eq!(w.stats.drops_of(DropReason::NoConnection), 1);
     // Not a service and not ours: no service.
-    let other = Tcp { dst: "198.18.0.77", ..Tcp::default() }.build();
+    let other = Tcp {
+        dst: "198.18.0.77",
+        ..Tcp::default()
+    }
+    .build();
     assert!(feed(&mut w, &mut io, 1, OUT, &other).is_empty());
     assert_eq!(w.stats.drops_of(DropReason::NoService), 1);
     // TTL 1 cannot be forwarded.
-    let ttl1 = Tcp { ttl: 1, sport: 999, ..Tcp::default() }.build();
+    let ttl1 = Tcp {
+        ttl: 1,
+        sport: 999,
+        ..Tcp::default()
+    }
+    .build();
     assert!(feed(&mut w, &mut io, 1, OUT, &ttl1).is_empty());
     assert_eq!(w.stats.drops_of(DropReason::TtlExceeded), 1);
 }
@@ -207,17 +257,37 @@ fn a_full_connection_table_refuses_new_flows_and_keeps_old_ones() {
     let mut io = CaptureIo::default();
     client_arrives(&mut w, &mut io);
     for (mac, addr) in [(RS1_MAC, "198.18.1.10"), (RS2_MAC, "198.18.1.20")] {
-        feed(&mut w, &mut io, 0, IN, &arp(1, mac, [0xff; 6], addr, [0; 6], "198.18.1.1"));
+        feed(
+            &mut w,
+            &mut io,
+            0,
+            IN,
+            &arp(1, mac, [0xff; 6], addr, [0; 6], "198.18.1.1"),
+        );
     }
     // max_connections = 16 in NAT_LAB.
     for i in 0..16u16 {
-        let syn = Tcp { sport: 50000 + i, ..Tcp::default() }.build();
+        let syn = Tcp {
+            sport: 50000 + i,
+            ..Tcp::default()
+        }
+        .build();
         assert_eq!(feed(&mut w, &mut io, 1, OUT, &syn).len(), 1);
     }
-    let syn = Tcp { sport: 60000, ..Tcp::default() }.build();
+    let syn = Tcp {
+        sport: 60000,
+        ..Tcp::default()
+    }
+    .build();
     assert!(feed(&mut w, &mut io, 1, OUT, &syn).is_empty());
     assert_eq!(w.stats.drops_of(DropReason::ConnTableFull), 1);
-    let est = Tcp { sport: 50003, syn: false, ack: true, ..Tcp::default() }.build();
+    let est = Tcp {
+        sport: 50003,
+        syn: false,
+        ack: true,
+        ..Tcp::default()
+    }
+    .build();
     assert_eq!(feed(&mut w, &mut io, 2, OUT, &est).len(), 1);
 }
 
@@ -226,12 +296,19 @@ fn connections_expire_and_release_their_real_server() {
     let mut w = worker(NAT_LAB, &[OUT_MAC, IN_MAC]);
     let mut io = CaptureIo::default();
     client_arrives(&mut w, &mut io);
-    feed(&mut w, &mut io, 0, IN, &arp(1, RS1_MAC, [0xff; 6], "198.18.1.10", [0; 6], "198.18.1.1"));
+    feed(
+        &mut w,
+        &mut io,
+        0,
+        IN,
+        &arp(1, RS1_MAC, [0xff; 6], "198.18.1.10", [0; 6], "198.18.1.1"),
+    );
     let dns = udp("198.18.0.2", 5353, "198.18.0.100", 53, b"q");
     assert_eq!(feed(&mut w, &mut io, 0, OUT, &dns).len(), 1);
     let counters = w.director().services[1].servers[0].counters.clone();
     let total = |c: &rvs_sched::DestCounters| {
-        c.active.load(std::sync::atomic::Ordering::Relaxed) + c.inactive.load(std::sync::atomic::Ordering::Relaxed)
+        c.active.load(std::sync::atomic::Ordering::Relaxed)
+            + c.inactive.load(std::sync::atomic::Ordering::Relaxed)
     };
     assert_eq!(total(&counters), 1);
     assert_eq!(w.conns().len(), 1);
@@ -257,13 +334,23 @@ fn icmp_echo_to_a_dip_is_answered() {
     let out = feed(&mut w, &mut io, 0, OUT, &ping);
     assert_eq!(out.len(), 1);
     let h = etherparse::PacketHeaders::from_ethernet_slice(&out[0].1).unwrap();
-    let Some(etherparse::NetHeaders::Ipv4(ip4, _)) = &h.net else { panic!() };
+    let Some(etherparse::NetHeaders::Ipv4(ip4, _)) = &h.net else {
+        panic!()
+    };
     assert_eq!(ip4.header_checksum, ip4.calc_header_checksum());
     assert_eq!(ip4.source, ip("198.18.0.1").octets());
     assert_eq!(ip4.destination, ip("198.18.0.2").octets());
-    let Some(etherparse::TransportHeader::Icmpv4(icmp)) = &h.transport else { panic!() };
-    assert!(matches!(icmp.icmp_type, etherparse::Icmpv4Type::EchoReply(_)));
-    assert_eq!(icmp.checksum, icmp.icmp_type.calc_checksum(h.payload.slice()));
+    let Some(etherparse::TransportHeader::Icmpv4(icmp)) = &h.transport else {
+        panic!()
+    };
+    assert!(matches!(
+        icmp.icmp_type,
+        etherparse::Icmpv4Type::EchoReply(_)
+    ));
+    assert_eq!(
+        icmp.checksum,
+        icmp.icmp_type.calc_checksum(h.payload.slice())
+    );
     assert_eq!(&out[0].1[0..6], &CLIENT_MAC);
 }
 
@@ -273,7 +360,13 @@ fn dr_changes_only_the_ethernet_header() {
     let mut w = worker(DR_LAB, &[OUT_MAC]);
     let mut io = CaptureIo::default();
     for (mac, addr) in [(RS1_MAC, "198.18.1.10"), (RS2_MAC, "198.18.1.20")] {
-        feed(&mut w, &mut io, 0, 0, &arp(1, mac, [0xff; 6], addr, [0; 6], "198.18.1.2"));
+        feed(
+            &mut w,
+            &mut io,
+            0,
+            0,
+            &arp(1, mac, [0xff; 6], addr, [0; 6], "198.18.1.2"),
+        );
     }
     let mut seen = vec![];
     for i in 0..4u16 {
@@ -306,11 +399,18 @@ fn malformed_frames_are_counted_drops_never_panics() {
     let syn = Tcp::default().build();
     for len in 0..syn.len() {
         let out = feed(&mut w, &mut io, 0, OUT, &syn[..len]);
-        assert!(out.is_empty(), "truncated to {len} bytes yet something was sent");
+        assert!(
+            out.is_empty(),
+            "truncated to {len} bytes yet something was sent"
+        );
     }
     let n = syn.len() as u64;
     assert_eq!(w.stats.rx_frames, n);
-    assert_eq!(w.stats.total_drops(), n, "every truncated frame is a counted drop");
+    assert_eq!(
+        w.stats.total_drops(),
+        n,
+        "every truncated frame is a counted drop"
+    );
     assert_eq!(w.stats.drops_of(DropReason::EthTruncated), 14);
     assert!(w.stats.drops_of(DropReason::Ipv4Truncated) > 0);
     assert!(w.stats.drops_of(DropReason::Ipv4BadTotalLen) > 0);

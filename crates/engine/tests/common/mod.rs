@@ -84,7 +84,14 @@ pub fn worker(toml: &str, macs: &[[u8; 6]]) -> Worker<VecBuf> {
     Worker::new(Arc::new(dir), wc)
 }
 
-pub fn arp(op: u16, src_mac: [u8; 6], dst_mac: [u8; 6], sender: &str, target_mac: [u8; 6], target: &str) -> Vec<u8> {
+pub fn arp(
+    op: u16,
+    src_mac: [u8; 6],
+    dst_mac: [u8; 6],
+    sender: &str,
+    target_mac: [u8; 6],
+    target: &str,
+) -> Vec<u8> {
     let mut f = Vec::with_capacity(42);
     f.extend_from_slice(&dst_mac);
     f.extend_from_slice(&src_mac);
@@ -180,7 +187,11 @@ pub struct Seen {
 
 pub fn check(frame: &[u8]) -> Seen {
     let h = PacketHeaders::from_ethernet_slice(frame).expect("frame parses");
-    let eth = h.link.as_ref().and_then(|l| l.ethernet2()).expect("ethernet");
+    let eth = h
+        .link
+        .clone()
+        .and_then(|l| l.ethernet2())
+        .expect("ethernet");
     let Some(NetHeaders::Ipv4(ip4, _)) = &h.net else {
         panic!("not ipv4: {:?}", h.net)
     };
@@ -223,7 +234,13 @@ pub fn check(frame: &[u8]) -> Seen {
 }
 
 /// Feed one frame; return what the engine sent.
-pub fn feed(w: &mut Worker<VecBuf>, io: &mut CaptureIo, now: u64, port: u16, frame: &[u8]) -> Vec<(u16, Vec<u8>)> {
+pub fn feed(
+    w: &mut Worker<VecBuf>,
+    io: &mut CaptureIo,
+    now: u64,
+    port: u16,
+    frame: &[u8],
+) -> Vec<(u16, Vec<u8>)> {
     w.handle(now, port, VecBuf::from_frame(frame), io);
     io.take()
 }
