@@ -253,10 +253,22 @@ mod tests {
         let h = ix.hash(&base);
         let variants = [
             FlowKey { proto: 17, ..base },
-            FlowKey { src: Ipv4Addr::new(10, 0, 0, 2), ..base },
-            FlowKey { src_port: 2, ..base },
-            FlowKey { dst: Ipv4Addr::new(192, 0, 2, 2), ..base },
-            FlowKey { dst_port: 81, ..base },
+            FlowKey {
+                src: Ipv4Addr::new(10, 0, 0, 2),
+                ..base
+            },
+            FlowKey {
+                src_port: 2,
+                ..base
+            },
+            FlowKey {
+                dst: Ipv4Addr::new(192, 0, 2, 2),
+                ..base
+            },
+            FlowKey {
+                dst_port: 81,
+                ..base
+            },
         ];
         for v in variants {
             assert_ne!(ix.hash(&v), h, "{v:?}");
@@ -285,7 +297,10 @@ mod tests {
                 assert_eq!(ix.find(h, |v| v == i << 1), Some(i << 1));
             }
         }
-        assert!(at_home * 100 >= n as usize * 97, "only {at_home} of {n} keys at home");
+        assert!(
+            at_home * 100 >= n as usize * 97,
+            "only {at_home} of {n} keys at home"
+        );
         assert!(farthest <= 8, "a key sits {farthest} buckets from home");
     }
 

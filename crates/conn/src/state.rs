@@ -329,12 +329,7 @@ pub fn tcp_next_state(cur: TcpState, dir: StateDir, flags: u8) -> TcpState {
 /// [`tcp_next_state`] with a choice of table (normal or secure_tcp).
 #[inline]
 #[must_use]
-pub fn tcp_next_state_with(
-    table: StateTable,
-    cur: TcpState,
-    dir: StateDir,
-    flags: u8,
-) -> TcpState {
+pub fn tcp_next_state_with(table: StateTable, cur: TcpState, dir: StateDir, flags: u8) -> TcpState {
     let Some(event) = tcp_event(flags) else {
         return TcpState::Close;
     };
@@ -630,8 +625,14 @@ mod tests {
         assert_eq!(tcp_event(0), None);
         // A SYN+ACK is a SYN row: from ESTABLISHED on input it stays ESTABLISHED (syn row),
         // where a bare ACK would too, but from LAST_ACK the SYN row gives SYN_RECV.
-        assert_eq!(tcp_next_state(TcpState::LastAck, StateDir::Input, SYN | ACK), TcpState::SynRecv);
-        assert_eq!(tcp_next_state(TcpState::LastAck, StateDir::Input, ACK), TcpState::Close);
+        assert_eq!(
+            tcp_next_state(TcpState::LastAck, StateDir::Input, SYN | ACK),
+            TcpState::SynRecv
+        );
+        assert_eq!(
+            tcp_next_state(TcpState::LastAck, StateDir::Input, ACK),
+            TcpState::Close
+        );
     }
 
     #[test]
@@ -687,8 +688,16 @@ mod tests {
 
     #[test]
     fn nat_resets() {
-        walk(&[(IN, SYN, T::SynRecv), (IN, ACK, T::Established), (IN, RST, T::Close)]);
-        walk(&[(IN, SYN, T::SynRecv), (IN, ACK, T::Established), (OUT, RST | ACK, T::Close)]);
+        walk(&[
+            (IN, SYN, T::SynRecv),
+            (IN, ACK, T::Established),
+            (IN, RST, T::Close),
+        ]);
+        walk(&[
+            (IN, SYN, T::SynRecv),
+            (IN, ACK, T::Established),
+            (OUT, RST | ACK, T::Close),
+        ]);
         // Server refuses the SYN: OUTPUT rst, sSR → sCL.
         walk(&[(IN, SYN, T::SynRecv), (OUT, RST | ACK, T::Close)]);
         // A client RST during the handshake keeps SYN_RECV (INPUT rst, sSR → sSR).
@@ -707,7 +716,11 @@ mod tests {
             (IO, FIN | ACK, T::FinWait),     // INPUT-ONLY fin, sES → sFW (INPUT has sCW)
             (IO, ACK, T::FinWait),           // INPUT-ONLY ack, sFW → sFW
         ]);
-        walk(&[(IO, SYN, T::SynRecv), (IO, ACK, T::Established), (IO, RST, T::Close)]);
+        walk(&[
+            (IO, SYN, T::SynRecv),
+            (IO, ACK, T::Established),
+            (IO, RST, T::Close),
+        ]);
         // INPUT-ONLY rst in SYNACK closes, where INPUT keeps SYN_RECV.
         assert_eq!(tcp_next_state(T::Synack, IO, RST), T::Close);
         assert_eq!(tcp_next_state(T::Synack, IN, RST), T::SynRecv);
@@ -724,7 +737,10 @@ mod tests {
         assert_eq!(tcp_next_state_with(t, T::Synack, IO, ACK), T::Established);
         // NAT under secure_tcp: input ACK in SYN_RECV waits for the server's SYN+ACK.
         assert_eq!(tcp_next_state_with(t, T::SynRecv, IN, ACK), T::SynRecv);
-        assert_eq!(tcp_next_state_with(t, T::SynRecv, OUT, SYN | ACK), T::Synack);
+        assert_eq!(
+            tcp_next_state_with(t, T::SynRecv, OUT, SYN | ACK),
+            T::Synack
+        );
         assert_eq!(tcp_next_state_with(t, T::Synack, OUT, ACK), T::Established);
     }
 
@@ -794,7 +810,10 @@ mod tests {
             .into_iter()
             .filter(|&s| is_active(State::Tcp(s)))
             .collect();
-        assert_eq!(active, vec![T::Established, T::SynSent, T::SynRecv, T::Synack]);
+        assert_eq!(
+            active,
+            vec![T::Established, T::SynSent, T::SynRecv, T::Synack]
+        );
         assert!(!is_active(State::Udp));
         assert!(!is_active(State::Other));
     }
@@ -844,7 +863,11 @@ mod tests {
     fn syn_reuse_of_closed_connections() {
         for s in TcpState::ALL {
             let st = State::Tcp(s);
-            assert_eq!(is_reusable_by_syn(st), matches!(s, T::TimeWait | T::Close), "{s}");
+            assert_eq!(
+                is_reusable_by_syn(st),
+                matches!(s, T::TimeWait | T::Close),
+                "{s}"
+            );
             // Mode 0 disables reuse entirely.
             assert!(!is_new_conn_expected(st, 0, true));
         }

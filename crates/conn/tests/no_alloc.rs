@@ -50,19 +50,25 @@ fn no_heap_allocation_after_creation() {
         let t0 = round * 10_000_000_000_000;
         // Fill to capacity; NAT and DR connections mixed.
         for i in 0..N {
-            let out = (i % 2 == 0).then(|| reply(i));
+            let out = i.is_multiple_of(2).then(|| reply(i));
             let exp = t0 + timeouts.for_state(syn_recv) + u64::from(i);
             t.insert(client(i), out, syn_recv, exp, [u64::from(i), round])
                 .expect("room");
         }
         // Refused inserts allocate nothing either.
-        assert_eq!(t.insert(client(N), None, syn_recv, t0, [0, 0]), Err(InsertError::Full));
-        assert_eq!(t.insert(client(1), None, syn_recv, t0, [0, 0]), Err(InsertError::Exists));
+        assert_eq!(
+            t.insert(client(N), None, syn_recv, t0, [0, 0]),
+            Err(InsertError::Full)
+        );
+        assert_eq!(
+            t.insert(client(1), None, syn_recv, t0, [0, 0]),
+            Err(InsertError::Exists)
+        );
         // Per-packet work: lookup from both directions, state change, timer re-arm.
         for i in 0..N {
             let (id, dir) = t.lookup(&client(i)).expect("tracked");
             assert_eq!(dir, Dir::Inbound);
-            if i % 2 == 0 {
+            if i.is_multiple_of(2) {
                 assert_eq!(t.lookup(&reply(i)), Some((id, Dir::Outbound)));
             }
             let e = t.get_mut(id).expect("live");
