@@ -1,1 +1,240 @@
-fn main() {}
+//! `rvsd`: the rvs data plane. The main lcore runs the control thread; each worker lcore polls
+//! its queue of every port and runs the engine.
+//!
+//! ```text
+//! rvsd --config FILE [-- EAL arguments]
+//! ```
+
+mod eal_args;
+mod report;
+mod worker;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context};
+use clap::Parser;
+use dpdk::{Eal, Mempool, Port, PortConfig};
+use rvs_config::{Config, ConfigError};
+use rvs_engine::{Director, Stats, WorkerConfig};
+use rvs_wire::MacAddr;
+
+use crate::report::PortReport;
+use crate::worker::{WorkerResult, WorkerSetup};
+
+/// rvs data plane: an LVS-style layer-4 load balancer on DPDK.
+#[derive(Parser, Debug)]
+#[command(name = "rvsd", version, about)]
+struct Cli {
+    /// The TOML configuration.
+    #[arg(long, short = 'c', value_name = "FILE")]
+    config: PathBuf,
+    /// Only validate the configuration and exit (0 when it is valid).
+    #[arg(long)]
+    check: bool,
+    /// Arguments for DPDK's EAL, after `--`.
+    #[arg(last = true, value_name = "EAL ARGS")]
+    eal: Vec<String>,
+}
+
+/// Exit status for a configuration the operator must fix.
+const EXIT_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RVS_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+
+    let cfg = match rvs_config::load(&cli.config) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            match &e {
+                ConfigError::Io { .. } => eprintln!("rvsd: {e}"),
+                _ => eprintln!("rvsd: {}: {e}", cli.config.display()),
+            }
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    // Compile once with placeholder MACs so that what the data path refuses is reported
+    // before DPDK starts.
+    let placeholder = vec![MacAddr([0; 6]); cfg.ports.len()];
+    if let Err(e) = Director::new(&cfg, &placeholder, None) {
+        eprintln!("rvsd: {}: {e}", cli.config.display());
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    if cli.check {
+        println!("rvsd: {}: configuration is valid", cli.config.display());
+        return ExitCode::SUCCESS;
+    }
+
+    match run(&cfg, &cli.eal) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rvsd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cfg: &Config, user_eal: &[String]) -> anyhow::Result<()> {
+    let args = eal_args::build(cfg, user_eal);
+    tracing::info!(eal = ?args, "starting EAL");
+    let eal = Eal::init(&args).context("DPDK EAL initialisation failed")?;
+
+    let workers = usize::from(cfg.workers);
+    let lcores = eal.worker_lcores();
+    if lcores.len() < workers {
+        bail!(
+            "workers = {workers} needs {workers} worker lcores besides the main lcore, but EAL has {} (pass e.g. `-- -l 0-{workers}`)",
+            lcores.len()
+        );
+    }
+
+    let queues = cfg.workers;
+    let (rx_desc, tx_desc) = (1024u16, 1024u16);
+    let per_port = u32::from(queues) * (u32::from(rx_desc) + u32::from(tx_desc));
+    let pool_size = (cfg.ports.len() as u32) * per_port
+        + (workers as u32) * 4 * (dpdk::BURST_SIZE as u32) * (cfg.ports.len() as u32)
+        + 8192;
+    let pool = Mempool::new(
+        &eal,
+        "rvs_mbufs",
+        pool_size,
+        256,
+        Mempool::DEFAULT_DATA_ROOM,
+        eal.socket_id(),
+    )
+    .context("creating the mbuf pool (with hugepages: is /proc/sys/vm/nr_hugepages large enough? without: pass --no-huge -m 512)")?;
+
+    let mut ports = Vec::with_capacity(cfg.ports.len());
+    let mut macs = Vec::with_capacity(cfg.ports.len());
+    for (i, p) in cfg.ports.iter().enumerate() {
+        let mut port = Port::by_name(&eal, &p.device).with_context(|| {
+            format!(
+                "ports[{i}].device: no DPDK port named {:?} (a vdev needs its driver, e.g. net_af_packet0 with args iface=...)",
+                p.device
+            )
+        })?;
+        let pc = PortConfig {
+            rx_queues: queues,
+            tx_queues: queues,
+            rx_desc,
+            tx_desc,
+            mtu: None,
+            promiscuous: false,
+        };
+        port.configure(&pc, &pool)
+            .with_context(|| format!("ports[{i}] ({}): configuring {} queues", p.name, queues))?;
+        port.start()
+            .with_context(|| format!("ports[{i}] ({}): starting {}", p.name, p.device))?;
+        let mac = MacAddr(port.mac());
+        tracing::info!(port = %p.name, device = %p.device, %mac, link_up = port.link_up(), "port started");
+        macs.push(mac);
+        ports.push(port);
+    }
+
+    let director = Arc::new(Director::new(cfg, &macs, None).map_err(|e| anyhow!("{e}"))?);
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&stop))
+            .context("installing signal handlers")?;
+    }
+
+    let epoch = Instant::now();
+    let mut joins = Vec::with_capacity(workers);
+    let mut results = Vec::with_capacity(workers);
+    for (w, &lcore) in lcores.iter().take(workers).enumerate() {
+        let q = w as u16;
+        let mut rx = Vec::with_capacity(ports.len());
+        let mut tx = Vec::with_capacity(ports.len());
+        for p in &ports {
+            rx.push(
+                p.rx_queue(q)
+                    .with_context(|| format!("rx queue {q} of {}", p.name()))?,
+            );
+            tx.push(
+                p.tx_queue(q)
+                    .with_context(|| format!("tx queue {q} of {}", p.name()))?,
+            );
+        }
+        let result = Arc::new(Mutex::new(None::<WorkerResult>));
+        results.push(Arc::clone(&result));
+        let setup = WorkerSetup {
+            cfg: WorkerConfig {
+                id: q,
+                max_connections: cfg.max_connections as usize,
+                max_neighbours: 1024,
+                ..WorkerConfig::default()
+            },
+            director: Arc::clone(&director),
+            rx,
+            tx,
+            pool: pool.clone(),
+            stop: Arc::clone(&stop),
+            idle_sleep: Duration::from_micros(u64::from(cfg.idle_sleep_us)),
+            epoch,
+            result,
+        };
+        joins.push(
+            dpdk::launch_on_lcore(&eal, lcore, move || worker::run(setup))
+                .with_context(|| format!("launching worker {w} on lcore {lcore}"))?,
+        );
+    }
+
+    println!(
+        "rvsd ready ({} ports, {} workers, {} services)",
+        ports.len(),
+        workers,
+        director.services.len()
+    );
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    tracing::info!("stopping");
+    for j in joins {
+        j.join();
+    }
+
+    let mut total = Stats::default();
+    let mut tx_dropped = vec![0u64; ports.len()];
+    for r in &results {
+        if let Some(r) = r.lock().ok().and_then(|mut g| g.take()) {
+            total.add(&r.stats);
+            for (a, b) in tx_dropped.iter_mut().zip(&r.tx_dropped) {
+                *a += b;
+            }
+        }
+    }
+    let reports: Vec<PortReport> = ports
+        .iter()
+        .zip(&cfg.ports)
+        .zip(&tx_dropped)
+        .map(|((p, c), &dropped)| {
+            let s = p.stats();
+            PortReport {
+                name: c.name.clone(),
+                device: c.device.clone(),
+                rx_packets: s.ipackets,
+                rx_bytes: s.ibytes,
+                tx_packets: s.opackets,
+                tx_bytes: s.obytes,
+                rx_missed: s.imissed,
+                tx_dropped: dropped,
+            }
+        })
+        .collect();
+    print!("{}", report::render(&reports, &total));
+    // EAL cleanup stops and closes the ports.
+    drop(ports);
+    drop(pool);
+    eal.cleanup().context("EAL cleanup")?;
+    Ok(())
+}

@@ -1,0 +1,186 @@
+//! A worker lcore's poll loop: receive a burst on its queue of every port, hand each frame to
+//! the engine, transmit in bursts, run the engine's timers every millisecond.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use dpdk::{Burst, Mbuf, Mempool, RxQueue, TxQueue};
+use rvs_engine::{Director, Io, PacketBuf, PortIdx, Stats, Worker, WorkerConfig};
+
+/// A DPDK mbuf as the engine's packet buffer.
+pub struct Pkt(pub Mbuf);
+
+impl PacketBuf for Pkt {
+    #[inline]
+    fn data(&self) -> &[u8] {
+        self.0.data()
+    }
+    #[inline]
+    fn data_mut(&mut self) -> &mut [u8] {
+        self.0.data_mut()
+    }
+    #[inline]
+    fn prepend(&mut self, n: usize) -> bool {
+        self.0.prepend(n).is_some()
+    }
+    #[inline]
+    fn adj(&mut self, n: usize) -> bool {
+        self.0.adj(n)
+    }
+    #[inline]
+    fn set_len(&mut self, n: usize) -> bool {
+        self.0.set_len(n)
+    }
+}
+
+/// One port's transmit side for one worker: its TX queue and the burst being filled.
+struct TxPort {
+    queue: TxQueue,
+    burst: Burst,
+    dropped: u64,
+}
+
+impl TxPort {
+    /// Send what is buffered; what the queue refuses is freed and counted (as DPVS does: a
+    /// full TX ring is congestion, and waiting would stall every other port).
+    #[inline]
+    fn flush(&mut self) {
+        if self.burst.is_empty() {
+            return;
+        }
+        self.queue.tx_burst(&mut self.burst);
+        self.dropped += self.burst.clear() as u64;
+    }
+}
+
+/// The engine's [`Io`] over one worker's TX queues and the mbuf pool.
+struct WorkerIo<'a> {
+    tx: &'a mut [TxPort],
+    pool: &'a Mempool,
+}
+
+impl Io<Pkt> for WorkerIo<'_> {
+    #[inline]
+    fn send(&mut self, port: PortIdx, pkt: Pkt) {
+        let Some(t) = self.tx.get_mut(usize::from(port)) else {
+            return;
+        };
+        if t.burst.is_full() {
+            t.flush();
+        }
+        if t.burst.push(pkt.0).is_err() {
+            t.dropped += 1;
+        }
+    }
+    #[inline]
+    fn alloc(&mut self) -> Option<Pkt> {
+        self.pool.alloc().map(Pkt)
+    }
+}
+
+/// What a worker needs, moved onto its lcore.
+pub struct WorkerSetup {
+    /// Engine configuration (id, table sizes, timeouts).
+    pub cfg: WorkerConfig,
+    /// The compiled configuration.
+    pub director: Arc<Director>,
+    /// This worker's RX queue of every port, in port order.
+    pub rx: Vec<RxQueue>,
+    /// This worker's TX queue of every port, in port order.
+    pub tx: Vec<TxQueue>,
+    /// Buffers for frames the engine originates (ARP requests).
+    pub pool: Mempool,
+    /// Set by the control thread to stop.
+    pub stop: Arc<AtomicBool>,
+    /// Sleep this long after a poll of every port found nothing (0 = busy poll).
+    pub idle_sleep: Duration,
+    /// The clock's zero, shared by all workers.
+    pub epoch: Instant,
+    /// Where the worker leaves its counters when it stops.
+    pub result: Arc<Mutex<Option<WorkerResult>>>,
+}
+
+/// A stopped worker's counters.
+#[derive(Clone, Debug, Default)]
+pub struct WorkerResult {
+    /// The engine's counters.
+    pub stats: Stats,
+    /// Frames the TX queues refused, per port.
+    pub tx_dropped: Vec<u64>,
+}
+
+/// How often the engine's timers run.
+const TICK: Duration = Duration::from_millis(1);
+
+/// The poll loop. Returns 0 when stopped.
+pub fn run(setup: WorkerSetup) -> i32 {
+    let WorkerSetup {
+        cfg,
+        director,
+        mut rx,
+        tx,
+        pool,
+        stop,
+        idle_sleep,
+        epoch,
+        result,
+    } = setup;
+    let mut engine: Worker<Pkt> = Worker::new(director, cfg);
+    let mut tx: Vec<TxPort> = tx
+        .into_iter()
+        .map(|queue| TxPort {
+            queue,
+            burst: Burst::new(),
+            dropped: 0,
+        })
+        .collect();
+    let mut burst = Burst::new();
+    let tick_ns = TICK.as_nanos() as u64;
+    let mut last_tick = 0u64;
+
+    while !stop.load(Ordering::Relaxed) {
+        let now = epoch.elapsed().as_nanos() as u64;
+        let mut received = 0;
+        for (port, q) in rx.iter_mut().enumerate() {
+            let n = q.rx_burst(&mut burst);
+            if n == 0 {
+                continue;
+            }
+            received += n;
+            let mut io = WorkerIo {
+                tx: &mut tx,
+                pool: &pool,
+            };
+            for m in burst.drain() {
+                engine.handle(now, port as PortIdx, Pkt(m), &mut io);
+            }
+            for t in tx.iter_mut() {
+                t.flush();
+            }
+        }
+        if now.saturating_sub(last_tick) >= tick_ns {
+            last_tick = now;
+            let mut io = WorkerIo {
+                tx: &mut tx,
+                pool: &pool,
+            };
+            engine.tick(now, &mut io);
+            for t in tx.iter_mut() {
+                t.flush();
+            }
+        }
+        if received == 0 && !idle_sleep.is_zero() {
+            std::thread::sleep(idle_sleep);
+        }
+    }
+
+    let res = WorkerResult {
+        stats: engine.stats.clone(),
+        tx_dropped: tx.iter().map(|t| t.dropped).collect(),
+    };
+    if let Ok(mut slot) = result.lock() {
+        *slot = Some(res);
+    }
+    0
+}
