@@ -82,8 +82,10 @@ mod tests {
 
     #[test]
     fn the_report_names_ports_and_drop_reasons() {
-        let mut st = Stats::default();
-        st.rx_frames = 10;
+        let mut st = Stats {
+            rx_frames: 10,
+            ..Default::default()
+        };
         st.drop(DropReason::NoService);
         st.drop(DropReason::NoService);
         let ports = vec![PortReport {
