@@ -8,4 +8,4 @@ cd "$(dirname "$0")/.."
 bash ci/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 cargo build --release -p rvsd
-RVSD="$PWD/target/release/rvsd" bash ci/labs/nat.sh
+RVSD="${CARGO_TARGET_DIR:-$PWD/target}/release/rvsd" bash ci/labs/nat.sh

@@ -19,4 +19,4 @@ echo "== unit, property, engine and DPDK tests"
 cargo test --workspace --locked
 
 echo "== labs (network namespaces, real curl, rvsd on net_af_packet)"
-RVSD="$PWD/target/release/rvsd" bash ci/labs/run-all.sh
+RVSD="${CARGO_TARGET_DIR:-$PWD/target}/release/rvsd" bash ci/labs/run-all.sh
