@@ -7,6 +7,7 @@
 //! the connections that survive the reload.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use hashbrown::{HashMap, HashSet};
@@ -80,6 +81,9 @@ impl PortInfo {
 /// A real server of a service.
 #[derive(Clone, Debug)]
 pub struct RealServer {
+    /// Stable identity within its service, across reloads (the schedulers' cursors and hash
+    /// tables refer to it).
+    pub id: u32,
     /// RIP.
     pub addr: Ipv4Addr,
     /// Real server port.
@@ -88,6 +92,11 @@ pub struct RealServer {
     pub method: Method,
     /// Active/inactive connection counts, shared by all workers.
     pub counters: Arc<DestCounters>,
+    /// False once the real server is removed from its service: packets of its connections
+    /// are then dropped, as IPVS does for a destination without IP_VS_DEST_F_AVAILABLE
+    /// (`expire_nodest_conn` = 0). Re-adding the same address:port brings the same flag and
+    /// counters back, as the kernel's destination trash does.
+    pub alive: Arc<AtomicBool>,
 }
 
 /// A virtual service.
@@ -132,7 +141,13 @@ pub struct Director {
     local: HashMap<Ipv4Addr, LocalAddr>,
     /// (port, address) pairs the director answers ARP for.
     arp_targets: HashSet<(PortIdx, Ipv4Addr)>,
+    /// Real servers removed from their services, kept so that connections still pointing at
+    /// them see them unavailable and a re-added server gets its counters back.
+    trash: Vec<(ServiceKey, RealServer)>,
 }
+
+/// What identifies a service across reloads.
+pub type ServiceKey = (u8, Ipv4Addr, u16);
 
 impl Director {
     /// Compile `cfg` for ports whose MAC addresses are `macs` (in `[[ports]]` order). Counters
@@ -209,7 +224,32 @@ impl Director {
             let vport = s.address.port();
             let proto = s.protocol.number();
             local.entry(vip).or_insert(LocalAddr::Vip);
+            let key = (proto, vip, vport);
             let old = previous.and_then(|d| d.service(proto, vip, vport));
+            // A real server already known (in the old service or the trash) keeps its id,
+            // counters and availability flag; a new one gets the next free id.
+            let known = |addr: Ipv4Addr, port: u16| -> Option<&RealServer> {
+                old.and_then(|o| o.servers.iter().find(|x| x.addr == addr && x.port == port))
+                    .or_else(|| {
+                        previous.and_then(|d| {
+                            d.trash
+                                .iter()
+                                .find(|(k, x)| *k == key && x.addr == addr && x.port == port)
+                                .map(|(_, x)| x)
+                        })
+                    })
+            };
+            let mut next_id = old
+                .iter()
+                .flat_map(|o| o.servers.iter().map(|x| x.id + 1))
+                .chain(previous.iter().flat_map(|d| {
+                    d.trash
+                        .iter()
+                        .filter(|(k, _)| *k == key)
+                        .map(|(_, x)| x.id + 1)
+                }))
+                .max()
+                .unwrap_or(0);
             let mut dests = Vec::with_capacity(s.real_servers.len());
             let mut servers = Vec::with_capacity(s.real_servers.len());
             // Kernel order: most recently added first.
@@ -228,24 +268,32 @@ impl Director {
                 }
                 let addr = *rs.address.ip();
                 let port = rs.address.port();
-                let counters = old
-                    .and_then(|o| o.servers.iter().find(|x| x.addr == addr && x.port == port))
-                    .map(|x| Arc::clone(&x.counters))
-                    .unwrap_or_default();
+                let server = match known(addr, port) {
+                    Some(k) => RealServer {
+                        method: rs.method,
+                        ..k.clone()
+                    },
+                    None => {
+                        next_id += 1;
+                        RealServer {
+                            id: next_id - 1,
+                            addr,
+                            port,
+                            method: rs.method,
+                            counters: Arc::default(),
+                            alive: Arc::new(AtomicBool::new(false)),
+                        }
+                    }
+                };
                 dests.push(Dest {
-                    id: ri as u32,
+                    id: server.id,
                     addr: IpAddr::V4(addr),
                     port,
                     weight: i32::try_from(rs.weight).unwrap_or(i32::MAX),
                     overloaded: false,
-                    counters: Arc::clone(&counters),
+                    counters: Arc::clone(&server.counters),
                 });
-                servers.push(RealServer {
-                    addr,
-                    port,
-                    method: rs.method,
-                    counters,
-                });
+                servers.push(server);
             }
             svc_index.insert((proto, vip, vport), si as u16);
             services.push(Service {
@@ -273,7 +321,37 @@ impl Director {
             }
         }
 
+        // Real servers of the previous director that are gone now go to the trash (as do the
+        // previous trash's, unless re-added).
+        let mut trash = Vec::new();
+        if let Some(prev) = previous {
+            let present = |k: &ServiceKey, x: &RealServer| {
+                svc_index
+                    .get(k)
+                    .and_then(|&i| services.get(usize::from(i)))
+                    .is_some_and(|s: &Service| {
+                        s.servers
+                            .iter()
+                            .any(|y| y.addr == x.addr && y.port == x.port)
+                    })
+            };
+            for s in &prev.services {
+                for x in &s.servers {
+                    let k = (s.proto, s.vip, s.vport);
+                    if !present(&k, x) {
+                        trash.push((k, x.clone()));
+                    }
+                }
+            }
+            for (k, x) in &prev.trash {
+                if !present(k, x) {
+                    trash.push((*k, x.clone()));
+                }
+            }
+        }
+
         Ok(Director {
+            trash,
             ports,
             routes: RouteTable::new(routes),
             services,
@@ -282,6 +360,19 @@ impl Director {
             local,
             arp_targets,
         })
+    }
+
+    /// Make this director's view of real-server availability true: its real servers are
+    /// available, the ones it removed are not. Call once, when publishing it to the workers.
+    pub fn activate(&self) {
+        for s in &self.services {
+            for x in &s.servers {
+                x.alive.store(true, Ordering::Relaxed);
+            }
+        }
+        for (_, x) in &self.trash {
+            x.alive.store(false, Ordering::Relaxed);
+        }
     }
 
     /// The service for a packet to `vip:vport` over `proto`.

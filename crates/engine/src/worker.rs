@@ -9,14 +9,14 @@
 //! ```
 
 use std::net::Ipv4Addr;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use rvs_config::Method;
 use rvs_conn::state::{self, StateDir, TcpState, Timeouts};
 use rvs_conn::{ConnId, ConnTable, Dir, FlowKey, InsertError, State};
-use rvs_sched::{DestCounters, SchedFlags, SchedInput, Scheduler};
-use rvs_wire::{arp, ethernet, ipv4, tcp, udp};
+use rvs_sched::{Change, Dest, DestCounters, SchedFlags, SchedInput, Scheduler};
+use rvs_wire::{arp, ethernet, ipv4, tcp, udp, MacAddr};
 
 use crate::buf::{Io, PacketBuf};
 use crate::director::{Director, PortIdx};
@@ -37,6 +37,14 @@ pub struct WorkerConfig {
     pub timeouts: Timeouts,
     /// Connections expired per [`Worker::tick`] at most, so a tick never stalls the poll loop.
     pub expire_budget: usize,
+    /// Take every frame as addressed to us, whatever its destination MAC (replaying a
+    /// capture taken elsewhere).
+    pub accept_any_mac: bool,
+    /// Resolve every next hop at once to a made-up MAC (02:00 followed by the IPv4 address)
+    /// instead of ARP: for replays and benchmarks with no neighbours to answer.
+    pub synthetic_neighbours: bool,
+    /// Record a [`Decision`] for every packet that opens, or would open, a connection.
+    pub record_decisions: bool,
 }
 
 impl Default for WorkerConfig {
@@ -47,6 +55,9 @@ impl Default for WorkerConfig {
             max_neighbours: 4096,
             timeouts: Timeouts::default(),
             expire_budget: 1024,
+            accept_any_mac: false,
+            synthetic_neighbours: false,
+            record_decisions: false,
         }
     }
 }
@@ -68,6 +79,22 @@ pub struct ConnData {
     pub counters: Arc<DestCounters>,
     /// Counted as active (else inactive) in `counters`.
     pub active: bool,
+    /// The real server is still part of its service.
+    pub alive: Arc<AtomicBool>,
+}
+
+/// What happened to a packet that opens a connection (a TCP SYN without ACK, or a UDP
+/// datagram) — the scheduler's decision, or the connection it matched, as rvs-replay reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decision {
+    /// IP protocol.
+    pub proto: u8,
+    /// Client address and port.
+    pub client: (Ipv4Addr, u16),
+    /// The packet's destination (VIP and port).
+    pub vip: (Ipv4Addr, u16),
+    /// The real server it went to, or `None` when it was dropped.
+    pub real: Option<(Ipv4Addr, u16)>,
 }
 
 /// What to do with a frame once classified.
@@ -96,6 +123,9 @@ pub struct Worker<B> {
     conns: ConnTable<ConnData>,
     neigh: Neighbours<B>,
     cfg: WorkerConfig,
+    decisions: Vec<Decision>,
+    /// The real server the packet being handled was sent to (for decisions).
+    last_real: Option<(Ipv4Addr, u16)>,
     /// This worker's counters.
     pub stats: Stats,
 }
@@ -103,8 +133,11 @@ pub struct Worker<B> {
 impl<B: PacketBuf> Worker<B> {
     /// A worker for the director `dir`, with its tables allocated now.
     pub fn new(dir: Arc<Director>, cfg: WorkerConfig) -> Worker<B> {
+        dir.activate();
         let scheds = Self::schedulers(&dir);
         Worker {
+            decisions: Vec::new(),
+            last_real: None,
             conns: ConnTable::with_capacity(cfg.max_connections),
             neigh: Neighbours::new(cfg.max_neighbours),
             scheds,
@@ -115,15 +148,71 @@ impl<B: PacketBuf> Worker<B> {
     }
 
     fn schedulers(dir: &Director) -> Vec<Box<dyn Scheduler>> {
-        dir.services
-            .iter()
-            .map(|s| {
-                // rvs_config has validated the name; fall back to rr rather than fail.
-                rvs_sched::new_scheduler(&s.scheduler, SchedFlags::default(), &s.dests)
-                    .or_else(|_| rvs_sched::new_scheduler("rr", SchedFlags::default(), &s.dests))
-                    .expect("rr scheduler exists")
-            })
-            .collect()
+        dir.services.iter().map(new_scheduler).collect()
+    }
+
+    /// Switch to a new configuration between bursts. Connections stay on their real servers;
+    /// a service that keeps its scheduler keeps its scheduler state, told of each real
+    /// server removed, edited and added in turn as the kernel's del_dest/upd_dest/add_dest
+    /// hooks are; a new service or a changed scheduler starts afresh.
+    pub fn set_director(&mut self, new: Arc<Director>) {
+        new.activate();
+        let mut old_scheds: Vec<Option<Box<dyn Scheduler>>> = std::mem::take(&mut self.scheds)
+            .into_iter()
+            .map(Some)
+            .collect();
+        let mut scheds = Vec::with_capacity(new.services.len());
+        for s in &new.services {
+            let kept = self
+                .dir
+                .service_index(s.proto, s.vip, s.vport)
+                .and_then(|i| {
+                    let old = self.dir.services.get(usize::from(i))?;
+                    if old.scheduler != s.scheduler {
+                        return None;
+                    }
+                    let sched = old_scheds.get_mut(usize::from(i))?.take()?;
+                    Some((old, sched))
+                })
+                .and_then(|(old, mut sched)| {
+                    replay_dest_changes(&old.dests, &s.dests, sched.as_mut()).then_some(sched)
+                });
+            scheds.push(kept.unwrap_or_else(|| new_scheduler(s)));
+        }
+        self.scheds = scheds;
+        self.dir = new;
+    }
+
+    /// Change the connection timeouts (`ipvsadm --set`); existing connections keep their
+    /// current timer until their next packet, as in the kernel.
+    pub fn set_timeouts(&mut self, timeouts: Timeouts) {
+        self.cfg.timeouts = timeouts;
+    }
+
+    /// The decisions recorded since the last call (with `record_decisions`).
+    pub fn take_decisions(&mut self) -> std::vec::Drain<'_, Decision> {
+        self.decisions.drain(..)
+    }
+
+    fn record(&mut self, l4: &L4, real: Option<(Ipv4Addr, u16)>) {
+        if !self.cfg.record_decisions {
+            return;
+        }
+        let k = &l4.key;
+        let opens = match k.proto {
+            ipv4::protocol::TCP => {
+                l4.tcp_flags & (tcp::Flags::SYN | tcp::Flags::ACK) == tcp::Flags::SYN
+            }
+            _ => true,
+        };
+        if opens {
+            self.decisions.push(Decision {
+                proto: k.proto,
+                client: (k.src, k.src_port),
+                vip: (k.dst, k.dst_port),
+                real,
+            });
+        }
     }
 
     /// The director this worker forwards for.
@@ -193,7 +282,8 @@ impl<B: PacketBuf> Worker<B> {
             return Action::Drop(DropReason::EthTruncated);
         };
         let dst = eth.dst();
-        if dst != our_mac && !dst.is_broadcast() && !dst.is_multicast() {
+        if dst != our_mac && !dst.is_broadcast() && !dst.is_multicast() && !self.cfg.accept_any_mac
+        {
             return Action::Drop(DropReason::NotOurMac);
         }
         match eth.ethertype() {
@@ -301,16 +391,35 @@ impl<B: PacketBuf> Worker<B> {
             }
         };
 
-        if let Some((id, dir)) = self.conns.lookup(&l4.key) {
-            return self.existing(now, id, dir, l4, frame);
+        let hit = self.conns.lookup(&l4.key);
+        let svc = match hit {
+            Some(_) => None,
+            None => self.dir.service_index(proto, dst, l4.key.dst_port),
+        };
+        // rvs-replay reports a decision for TCP SYNs to a service (new or matching a
+        // connection) and UDP datagrams without a connection.
+        let decides = self.cfg.record_decisions
+            && match hit {
+                Some((_, dir)) => dir == Dir::Inbound && proto == ipv4::protocol::TCP,
+                None => svc.is_some(),
+            };
+        self.last_real = None;
+        let action = match (hit, svc) {
+            (Some((id, dir)), _) => self.existing(now, id, dir, l4, frame),
+            (None, Some(si)) => self.new_connection(now, si, l4, frame),
+            (None, None) => Action::Drop(match self.dir.local(dst) {
+                Some(_) => DropReason::LocalUnhandled,
+                None => DropReason::NoService,
+            }),
+        };
+        if decides {
+            let real = match action {
+                Action::Forward { .. } => self.last_real,
+                _ => None,
+            };
+            self.record(&l4, real);
         }
-        if let Some(si) = self.dir.service_index(proto, dst, l4.key.dst_port) {
-            return self.new_connection(now, si, l4, frame);
-        }
-        Action::Drop(match self.dir.local(dst) {
-            Some(_) => DropReason::LocalUnhandled,
-            None => DropReason::NoService,
-        })
+        action
     }
 
     /// ICMP for our own addresses: answer echo requests (RFC 792); anything else addressed to
@@ -337,6 +446,10 @@ impl<B: PacketBuf> Worker<B> {
         let Some(e) = self.conns.get_mut(id) else {
             return Action::Drop(DropReason::NoConnection);
         };
+        if !e.data.alive.load(Ordering::Relaxed) {
+            // ip_vs_in: the destination is no longer available; drop (expire_nodest_conn = 0).
+            return Action::Drop(DropReason::RealServerRemoved);
+        }
         let mut reuse = false;
         let expires = match e.state {
             State::Tcp(cur) => {
@@ -455,6 +568,7 @@ impl<B: PacketBuf> Worker<B> {
             rport: rs.port,
             counters: Arc::clone(&rs.counters),
             active,
+            alive: Arc::clone(&rs.alive),
         };
         match self
             .conns
@@ -500,6 +614,9 @@ impl<B: PacketBuf> Worker<B> {
         frame: &mut [u8],
     ) -> Action {
         let l3 = ethernet::HEADER_LEN;
+        if dir == Dir::Inbound {
+            self.last_real = Some((rip, rport));
+        }
         match (method, dir) {
             (Method::Nat, Dir::Inbound) => {
                 // CIP:cport → VIP:vport becomes CIP:cport → RIP:rport.
@@ -558,7 +675,13 @@ impl<B: PacketBuf> Worker<B> {
             self.stats.drop(DropReason::NoRoute);
             return;
         };
-        if let Some(mac) = self.neigh.lookup(port, next_hop) {
+        let mac = if self.cfg.synthetic_neighbours {
+            let o = next_hop.octets();
+            Some(MacAddr([0x02, 0x00, o[0], o[1], o[2], o[3]]))
+        } else {
+            self.neigh.lookup(port, next_hop)
+        };
+        if let Some(mac) = mac {
             forward::set_macs(pkt.data_mut(), mac, info.mac);
             self.stats.tx_frames += 1;
             io.send(port, pkt);
@@ -574,6 +697,47 @@ impl<B: PacketBuf> Worker<B> {
             Held::Full(_pkt) => self.stats.drop(DropReason::NeighbourQueueFull),
         }
     }
+}
+
+/// A fresh scheduler for `s` (the name was validated with the configuration; an unknown one
+/// falls back to rr rather than fail on the data path).
+fn new_scheduler(s: &crate::director::Service) -> Box<dyn Scheduler> {
+    rvs_sched::new_scheduler(&s.scheduler, SchedFlags::default(), &s.dests)
+        .or_else(|_| rvs_sched::new_scheduler("rr", SchedFlags::default(), &s.dests))
+        .expect("rr is always known")
+}
+
+/// Tell `sched` how the list went from `old` to `new`, one change at a time as ipvsadm
+/// commands would have made them: removals, then weight edits, then additions at the head.
+/// Returns false when the result is not `new` in the kernel's order (the caller then starts a
+/// fresh scheduler).
+fn replay_dest_changes(old: &[Dest], new: &[Dest], sched: &mut dyn Scheduler) -> bool {
+    let mut cur: Vec<Dest> = old.to_vec();
+    let mut i = 0;
+    while i < cur.len() {
+        let id = cur[i].id;
+        if new.iter().any(|d| d.id == id) {
+            i += 1;
+        } else {
+            cur.remove(i);
+            sched.update(&cur, Change::Removed(id));
+        }
+    }
+    for i in 0..cur.len() {
+        if let Some(n) = new.iter().find(|d| d.id == cur[i].id) {
+            if n.weight != cur[i].weight {
+                cur[i] = n.clone();
+                sched.update(&cur, Change::Edited(n.id));
+            }
+        }
+    }
+    for d in new.iter().rev() {
+        if !cur.iter().any(|c| c.id == d.id) {
+            cur.insert(0, d.clone());
+            sched.update(&cur, Change::Added(d.id));
+        }
+    }
+    cur.len() == new.len() && cur.iter().zip(new).all(|(a, b)| a.id == b.id)
 }
 
 /// Keep a real server's active/inactive counts in step with its connection's state
