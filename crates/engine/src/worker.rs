@@ -391,7 +391,18 @@ impl<B: PacketBuf> Worker<B> {
             }
         };
 
-        let hit = self.conns.lookup(&l4.key);
+        let mut hit = self.conns.lookup(&l4.key);
+        if let Some((id, _)) = hit {
+            // A connection whose timer has run out is gone, even if the timer wheel (1 s
+            // slots) has not reaped it yet: the packet meets the table as the kernel's would.
+            if self.conns.get(id).is_some_and(|e| e.expires_ns <= now) {
+                if let Some(old) = self.conns.remove(id) {
+                    release_counters(&old.data);
+                    self.stats.conns_expired += 1;
+                }
+                hit = None;
+            }
+        }
         let svc = match hit {
             Some(_) => None,
             None => self.dir.service_index(proto, dst, l4.key.dst_port),

@@ -193,3 +193,20 @@ fn no_real_server_is_a_null_decision() {
     assert_eq!(real_of(&mut w), None);
     assert_eq!(w.stats.drops_of(DropReason::NoRealServer), 1);
 }
+
+#[test]
+fn an_expired_connection_is_gone_for_the_next_packet_even_before_the_reaper_runs() {
+    let mut w = replay_worker(director(
+        &lab(&[("198.18.1.10", 1), ("198.18.1.20", 1)]),
+        None,
+    ));
+    let mut io = CaptureIo::default();
+    feed(&mut w, &mut io, 0, OUT, &syn(1000));
+    assert_eq!(real_of(&mut w).as_deref(), Some("198.18.1.20:80"));
+    // SYN_RECV lasts 60 s (IPVS tcp_timeouts); 60.5 s later, without a tick, the same SYN
+    // opens a new connection and rr moves on.
+    feed(&mut w, &mut io, 60_500_000_000, OUT, &syn(1000));
+    assert_eq!(real_of(&mut w).as_deref(), Some("198.18.1.10:80"));
+    assert_eq!(w.stats.conns_expired, 1);
+    assert_eq!(w.conns().len(), 1);
+}
