@@ -255,9 +255,8 @@ impl Director {
             // Kernel order: most recently added first.
             for (ri, rs) in s.real_servers.iter().enumerate().rev() {
                 let method = match rs.method {
-                    Method::Tun => Some("tun"),
                     Method::FullNat => Some("fullnat"),
-                    Method::Nat | Method::Dr => None,
+                    Method::Nat | Method::Dr | Method::Tun => None,
                 };
                 if let Some(method) = method {
                     return Err(DirectorError::MethodNotImplemented {
@@ -290,7 +289,6 @@ impl Director {
                     addr: IpAddr::V4(addr),
                     port,
                     weight: i32::try_from(rs.weight).unwrap_or(i32::MAX),
-                    overloaded: false,
                     counters: Arc::clone(&server.counters),
                 });
                 servers.push(server);

@@ -67,11 +67,16 @@ pub enum DropReason {
     NoBuffer,
     /// The real server of the connection was removed from the service.
     RealServerRemoved,
+    /// No headroom in the buffer for an encapsulation header.
+    NoHeadroom,
+    /// A packet without DF too big for the tunnel once wrapped: the director does not
+    /// fragment (a packet with DF gets "fragmentation needed" instead).
+    TunnelTooBig,
 }
 
 impl DropReason {
     /// Every reason, in declaration order (index = `reason as usize`).
-    pub const ALL: [DropReason; 30] = [
+    pub const ALL: [DropReason; 32] = [
         DropReason::EthTruncated,
         DropReason::NotOurMac,
         DropReason::UnknownEthertype,
@@ -102,6 +107,8 @@ impl DropReason {
         DropReason::NeighbourUnresolved,
         DropReason::NoBuffer,
         DropReason::RealServerRemoved,
+        DropReason::NoHeadroom,
+        DropReason::TunnelTooBig,
     ];
 
     /// How many reasons there are.
@@ -140,6 +147,8 @@ impl DropReason {
             DropReason::NeighbourUnresolved => "neighbour_unresolved",
             DropReason::NoBuffer => "no_buffer",
             DropReason::RealServerRemoved => "real_server_removed",
+            DropReason::NoHeadroom => "no_headroom",
+            DropReason::TunnelTooBig => "tunnel_too_big",
         }
     }
 }
@@ -161,6 +170,8 @@ pub struct Stats {
     pub arp_replies_received: u64,
     /// ICMP echo requests to our addresses answered.
     pub icmp_echo_replies: u64,
+    /// ICMP errors the director originated (fragmentation needed).
+    pub icmp_errors_sent: u64,
     /// Connections created.
     pub conns_created: u64,
     /// Connections expired or removed.
@@ -197,6 +208,7 @@ impl Stats {
         self.arp_requests += o.arp_requests;
         self.arp_replies_received += o.arp_replies_received;
         self.icmp_echo_replies += o.icmp_echo_replies;
+        self.icmp_errors_sent += o.icmp_errors_sent;
         self.conns_created += o.conns_created;
         self.conns_expired += o.conns_expired;
         self.neighbour_held += o.neighbour_held;

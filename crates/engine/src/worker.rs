@@ -16,7 +16,7 @@ use rvs_config::Method;
 use rvs_conn::state::{self, StateDir, TcpState, Timeouts};
 use rvs_conn::{ConnId, ConnTable, Dir, FlowKey, InsertError, State};
 use rvs_sched::{Change, Dest, DestCounters, SchedFlags, SchedInput, Scheduler};
-use rvs_wire::{arp, ethernet, ipv4, tcp, udp, MacAddr};
+use rvs_wire::{arp, ethernet, icmpv4, ipip, ipv4, tcp, udp, MacAddr};
 
 use crate::buf::{Io, PacketBuf};
 use crate::director::{Director, PortIdx};
@@ -106,7 +106,19 @@ enum Action {
     /// Taken in by the director itself (an ARP reply to our request), counted by its handler.
     Consumed,
     /// The IP packet is ready: route it to `next_hop` out of `port`, setting the MACs.
-    Forward { port: PortIdx, next_hop: Ipv4Addr },
+    Forward {
+        port: PortIdx,
+        next_hop: Ipv4Addr,
+        /// Wrap the IP packet in an outer IPv4 header (source, destination) first (TUN).
+        encap: Option<(Ipv4Addr, Ipv4Addr)>,
+    },
+    /// Answer the sender with an ICMP error quoting the packet (RFC 792), e.g. fragmentation
+    /// needed with the MTU that fits (RFC 1191).
+    IcmpError {
+        msg_type: u8,
+        code: u8,
+        rest: [u8; 4],
+    },
 }
 
 /// Parsed facts of an IPv4 TCP/UDP packet the rest of the path needs.
@@ -124,6 +136,8 @@ pub struct Worker<B> {
     neigh: Neighbours<B>,
     cfg: WorkerConfig,
     decisions: Vec<Decision>,
+    /// IPv4 identification for headers the director writes (outer IPIP, ICMP errors).
+    ident: u16,
     /// The real server the packet being handled was sent to (for decisions).
     last_real: Option<(Ipv4Addr, u16)>,
     /// This worker's counters.
@@ -138,6 +152,7 @@ impl<B: PacketBuf> Worker<B> {
         Worker {
             decisions: Vec::new(),
             last_real: None,
+            ident: 0,
             conns: ConnTable::with_capacity(cfg.max_connections),
             neigh: Neighbours::new(cfg.max_neighbours),
             scheds,
@@ -234,10 +249,25 @@ impl<B: PacketBuf> Worker<B> {
                 self.stats.tx_frames += 1;
                 io.send(port, pkt);
             }
-            Action::Forward { port, next_hop } => {
+            Action::Forward {
+                port,
+                next_hop,
+                encap,
+            } => {
+                if let Some((src, dst)) = encap {
+                    if !self.encapsulate(&mut pkt, src, dst) {
+                        self.stats.drop(DropReason::NoHeadroom);
+                        return;
+                    }
+                }
                 self.stats.forwarded += 1;
                 self.transmit(now_ns, port, next_hop, pkt, io);
             }
+            Action::IcmpError {
+                msg_type,
+                code,
+                rest,
+            } => self.icmp_error(now_ns, &pkt, msg_type, code, rest, io),
             Action::Consumed => {}
         }
     }
@@ -589,13 +619,9 @@ impl<B: PacketBuf> Worker<B> {
             Err(InsertError::Full) => return Action::Drop(DropReason::ConnTableFull),
             Err(InsertError::Exists) => return Action::Drop(DropReason::ConnCollision),
         }
-        // ip_vs_bind_dest: the new connection counts for its real server.
-        let counter = if active {
-            &rs.counters.active
-        } else {
-            &rs.counters.inactive
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
+        // ip_vs_bind_dest: the new connection counts for its real server (and may set its
+        // overload flag at the upper threshold).
+        rs.counters.bind(active);
         self.stats.conns_created += 1;
         let (rip, rport) = (rs.addr, rs.port);
         self.rewrite(
@@ -639,6 +665,7 @@ impl<B: PacketBuf> Worker<B> {
                     Some(nh) => Action::Forward {
                         port: nh.port,
                         next_hop: nh.addr,
+                        encap: None,
                     },
                     None => Action::Drop(DropReason::NoRoute),
                 }
@@ -653,6 +680,7 @@ impl<B: PacketBuf> Worker<B> {
                     Some(nh) => Action::Forward {
                         port: nh.port,
                         next_hop: nh.addr,
+                        encap: None,
                     },
                     None => Action::Drop(DropReason::NoRoute),
                 }
@@ -664,13 +692,145 @@ impl<B: PacketBuf> Worker<B> {
                     Some(nh) => Action::Forward {
                         port: nh.port,
                         next_hop: rip,
+                        encap: None,
                     },
                     None => Action::Drop(DropReason::NoRoute),
                 }
             }
+            (Method::Tun, Dir::Inbound) => self.tunnel(rip, l4, frame),
             // Director::new refuses services using methods this engine does not forward yet.
             _ => Action::Drop(DropReason::NoRoute),
         }
+    }
+
+    /// TUN (ip_vs_tunnel_xmit): the client's packet, unchanged, goes to the RS inside an
+    /// outer IPv4 header DIP → RIP (RFC 2003), routed like any packet to the RIP. What would
+    /// not fit the port's MTU once wrapped is answered with "fragmentation needed" when DF is
+    /// set (RFC 1191), and SYNs get their MSS clamped so that most flows never get there.
+    fn tunnel(&mut self, rip: Ipv4Addr, l4: L4, frame: &mut [u8]) -> Action {
+        let l3 = ethernet::HEADER_LEN;
+        let Some(nh) = self.dir.routes.lookup(rip) else {
+            return Action::Drop(DropReason::NoRoute);
+        };
+        let Some(info) = self.dir.port(nh.port) else {
+            return Action::Drop(DropReason::NoRoute);
+        };
+        let Some(dip) = info.source_for(nh.addr) else {
+            return Action::Drop(DropReason::NoSourceAddress);
+        };
+        let mtu = usize::from(info.mtu);
+        let Ok(ip) = ipv4::Packet::new_checked(&frame[l3..]) else {
+            return Action::Drop(DropReason::Ipv4Truncated);
+        };
+        let total = usize::from(ip.total_len());
+        if total + ipip::OVERHEAD > mtu {
+            if ip.dont_frag() {
+                let fits = (mtu - ipip::OVERHEAD) as u16;
+                let [a, b] = fits.to_be_bytes();
+                return Action::IcmpError {
+                    msg_type: icmpv4::DEST_UNREACHABLE,
+                    code: icmpv4::FRAG_NEEDED,
+                    rest: [0, 0, a, b],
+                };
+            }
+            return Action::Drop(DropReason::TunnelTooBig);
+        }
+        if l4.key.proto == ipv4::protocol::TCP && l4.tcp_flags & tcp::Flags::SYN != 0 {
+            // Room for the outer header, the inner IP header and a TCP header.
+            let max_mss = (mtu - ipip::OVERHEAD - 40) as u16;
+            if let Ok(mut ip) = ipv4::Packet::new_checked(&mut frame[l3..]) {
+                if let Ok(mut t) = tcp::Packet::new_checked(ip.payload_mut()) {
+                    t.clamp_mss(max_mss);
+                }
+            }
+        }
+        Action::Forward {
+            port: nh.port,
+            next_hop: nh.addr,
+            encap: Some((dip, rip)),
+        }
+    }
+
+    /// Wrap the IP packet of `pkt` in an outer IPv4 header, moving the Ethernet header into
+    /// the headroom. False when the buffer has no headroom for it.
+    fn encapsulate(&mut self, pkt: &mut B, src: Ipv4Addr, dst: Ipv4Addr) -> bool {
+        let eth = ethernet::HEADER_LEN;
+        if !pkt.prepend(ipip::OVERHEAD) {
+            return false;
+        }
+        let data = pkt.data_mut();
+        data.copy_within(ipip::OVERHEAD..ipip::OVERHEAD + eth, 0);
+        self.ident = self.ident.wrapping_add(1);
+        ipip::encapsulate_in_place(&mut data[eth..], src, dst, self.ident).is_ok()
+    }
+
+    /// Send an ICMP error about the IPv4 packet in `pkt` back to its source, from the
+    /// director's address facing it.
+    fn icmp_error(
+        &mut self,
+        now: u64,
+        pkt: &B,
+        msg_type: u8,
+        code: u8,
+        rest: [u8; 4],
+        io: &mut impl Io<B>,
+    ) {
+        let l3 = ethernet::HEADER_LEN;
+        let offending = &pkt.data()[l3..];
+        let Ok(orig) = ipv4::Packet::new_checked(offending) else {
+            self.stats.drop(DropReason::Ipv4Truncated);
+            return;
+        };
+        let dst = orig.src();
+        let Some(nh) = self.dir.routes.lookup(dst) else {
+            self.stats.drop(DropReason::NoRoute);
+            return;
+        };
+        let Some(src) = self.dir.port(nh.port).and_then(|p| p.source_for(dst)) else {
+            self.stats.drop(DropReason::NoSourceAddress);
+            return;
+        };
+        let Some(mut out) = io.alloc() else {
+            self.stats.drop(DropReason::NoBuffer);
+            return;
+        };
+        // Ethernet + IPv4 + ICMP header + the offending header and 8 bytes (RFC 792).
+        let quote = orig.header_len() + 8;
+        let len = l3 + ipv4::HEADER_LEN + icmpv4::HEADER_LEN + quote;
+        if !out.set_len(len) {
+            self.stats.drop(DropReason::NoBuffer);
+            return;
+        }
+        let buf = out.data_mut();
+        buf[..l3].fill(0);
+        buf[12..14].copy_from_slice(&ethernet::ethertype::IPV4.to_be_bytes());
+        let Ok(icmp_len) = icmpv4::emit_error(
+            &mut buf[l3 + ipv4::HEADER_LEN..],
+            msg_type,
+            code,
+            rest,
+            offending,
+        ) else {
+            self.stats.drop(DropReason::Ipv4Truncated);
+            return;
+        };
+        self.ident = self.ident.wrapping_add(1);
+        let repr = ipv4::Repr {
+            src,
+            dst,
+            protocol: ipv4::protocol::ICMP,
+            ttl: 64,
+            payload_len: icmp_len as u16,
+            ident: self.ident,
+            dont_frag: false,
+        };
+        if repr.emit_into(&mut buf[l3..]).is_err() || !out.set_len(l3 + ipv4::HEADER_LEN + icmp_len)
+        {
+            self.stats.drop(DropReason::NoBuffer);
+            return;
+        }
+        self.stats.icmp_errors_sent += 1;
+        self.transmit(now, nh.port, nh.addr, out, io);
     }
 
     /// Put the MACs on a forwarded frame and send it, or hold it until the next hop resolves.
@@ -754,27 +914,16 @@ fn replay_dest_changes(old: &[Dest], new: &[Dest], sched: &mut dyn Scheduler) ->
 /// Keep a real server's active/inactive counts in step with its connection's state
 /// (IPVS set_tcp_state: leaving ESTABLISHED moves it to inactive and back).
 fn set_active(c: &mut ConnData, active: bool) {
-    if c.active == active {
-        return;
+    if c.active != active {
+        c.counters.move_active(active);
+        c.active = active;
     }
-    if active {
-        c.counters.inactive.fetch_sub(1, Ordering::Relaxed);
-        c.counters.active.fetch_add(1, Ordering::Relaxed);
-    } else {
-        c.counters.active.fetch_sub(1, Ordering::Relaxed);
-        c.counters.inactive.fetch_add(1, Ordering::Relaxed);
-    }
-    c.active = active;
 }
 
-/// A connection is gone: its real server no longer counts it (ip_vs_unbind_dest).
+/// A connection is gone: its real server no longer counts it, and its overload flag may
+/// clear (ip_vs_unbind_dest).
 fn release_counters(c: &ConnData) {
-    let counter = if c.active {
-        &c.counters.active
-    } else {
-        &c.counters.inactive
-    };
-    counter.fetch_sub(1, Ordering::Relaxed);
+    c.counters.unbind(c.active);
 }
 
 /// Broadcast an ARP request for `target` from `port`.
