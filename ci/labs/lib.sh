@@ -26,6 +26,13 @@ RVSD="${RVSD:-$REPO/target/release/rvsd}"
 RVSD_READY_TIMEOUT="${RVSD_READY_TIMEOUT:-30}"
 CURL_MAX_TIME="${CURL_MAX_TIME:-5}"
 LAB_KEEP="${LAB_KEEP:-0}"
+# EAL lcores for rvsd: the main lcore plus one per worker (a lab with workers = 2 sets 0-2).
+RVSD_LCORES="${RVSD_LCORES:-0-1}"
+# A lab sets LAB_IPV6=1 before creating namespaces to keep IPv6 on (DAD off, so addresses are
+# usable at once); by default IPv6 is disabled everywhere so no stray NDP/MLD reaches the director.
+LAB_IPV6="${LAB_IPV6:-0}"
+# Extra curl options for curl_n (a lab sets e.g. CURL_OPTS=(-k) for HTTPS, (-6) for IPv6).
+CURL_OPTS=()
 
 # Per-run unique prefix: PID plus 16 random bits, so two concurrent runs never share a name.
 UNIQ="${LAB_PREFIX:-rvs$$$(printf '%04x' "$((RANDOM % 65536))")}"
@@ -169,14 +176,30 @@ wait_for() {
     die "timed out after ${secs}s waiting for $what"
 }
 
-# ns_add NAME: create namespace NAME (callers use "${UNIQ}-<role>"), lo up, IPv6 off.
+# ns_add NAME: create namespace NAME (callers use "${UNIQ}-<role>"), lo up, IPv6 off (or, with
+# LAB_IPV6=1, on with duplicate address detection off for every interface created later).
 ns_add() {
-    local ns="$1"
+    local ns="$1" k
     ip netns add "$ns"
     NAMESPACES+=("$ns")
     ip -n "$ns" link set lo up
-    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-    ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+    if [ "$LAB_IPV6" = 1 ]; then
+        for k in all default; do
+            ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$k.disable_ipv6=0"
+            ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$k.accept_dad=0"
+            # No router advertisements: routes are static, as everywhere in the labs.
+            ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$k.accept_ra=0"
+        done
+    else
+        ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+        ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+    fi
+}
+
+# ipv6_off NS DEV: IPv6 off on one interface of an IPv6 lab (a director port that rvsd owns: the
+# namespace's kernel must not answer neighbour solicitations or send its own NDP/MLD there).
+ipv6_off() {
+    ip netns exec "$1" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1"
 }
 
 # no_offloads NS DEV: software checksums and no segmentation offloads on a veth end, so that
@@ -187,7 +210,7 @@ no_offloads() {
 }
 
 # veth NS_A DEV_A NS_B DEV_B: a veth pair created inside NS_A with its peer born inside NS_B,
-# both ends up, offloads off, IPv6 off.
+# both ends up, offloads off, IPv6 off (unless LAB_IPV6=1).
 veth() {
     local na="$1" da="$2" nb="$3" db="$4"
     ip -n "$na" link add "$da" type veth peer name "$db" netns "$nb"
@@ -196,7 +219,11 @@ veth() {
 }
 
 veth_end_up() {
-    ip netns exec "$1" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1" 2>/dev/null || true
+    if [ "$LAB_IPV6" = 1 ]; then
+        ip netns exec "$1" sysctl -qw "net.ipv6.conf.$2.accept_dad=0"
+    else
+        ip netns exec "$1" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1" 2>/dev/null || true
+    fi
     no_offloads "$1" "$2"
     ip -n "$1" link set "$2" up
 }
@@ -204,6 +231,7 @@ veth_end_up() {
 # bridge NS BR: a bridge inside NS (the lab's switch), STP off so ports forward at once.
 bridge() {
     ip -n "$1" link add "$2" type bridge stp_state 0 forward_delay 0
+    # A bridge's own IPv6 (link-local, MLD) is never needed: it carries no address in the labs.
     ip netns exec "$1" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1" 2>/dev/null || true
     ip -n "$1" link set "$2" up
 }
@@ -218,24 +246,47 @@ mac_of() {
     ip -n "$1" -br link show dev "$2" | awk '{print $3}'
 }
 
-# http_server NS NAME: python3's http.server on port 80 (all addresses, so a VIP on lo works
-# too) serving an index.html whose body is NAME; waits until it answers locally.
+# http_server NS NAME: ci/labs/httpd.py (python's http.server with a larger listen backlog) on
+# port 80 of every address (so a VIP on lo works too; every IPv6 address with LAB_IPV6=1),
+# answering NAME to any GET; access log in $TMP/http-NAME.log. Waits until it answers locally.
 http_server() {
-    local ns="$1" name="$2" dir="$TMP/www-$2"
-    mkdir -p "$dir"
-    printf '%s\n' "$name" >"$dir/index.html"
-    ip netns exec "$ns" python3 -m http.server 80 --bind 0.0.0.0 --directory "$dir" \
-        >>"$TMP/http-$name.log" 2>&1 &
-    PIDS+=("$!")
-    wait_for 10 "http server $name in $ns" http_answers "$ns" "$name"
-    # The readiness probe came from 127.0.0.1; start the access log fresh for the lab's checks
-    # (the server writes with O_APPEND, so truncating leaves no hole).
-    : >"$TMP/http-$name.log"
+    start_httpd "$1" "$2" 80 "$TMP/http-$2.log"
 }
 
+# https_server NS NAME: the same on port 443 with TLS (a self-signed certificate made once per
+# run in $TMP), access log in $TMP/https-NAME.log.
+https_server() {
+    if [ ! -f "$TMP/cert.pem" ]; then
+        openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=rs -days 1 \
+            -keyout "$TMP/key.pem" -out "$TMP/cert.pem" >"$TMP/openssl.out" 2>&1 ||
+            die "openssl could not make a self-signed certificate: $(cat "$TMP/openssl.out")"
+    fi
+    start_httpd "$1" "$2" 443 "$TMP/https-$2.log" --cert "$TMP/cert.pem" --key "$TMP/key.pem"
+}
+
+# start_httpd NS NAME PORT LOG [httpd.py options...]
+start_httpd() {
+    local ns="$1" name="$2" port="$3" logf="$4" bind=0.0.0.0
+    shift 4
+    [ "$LAB_IPV6" = 1 ] && bind=::
+    ip netns exec "$ns" python3 "$LAB_DIR/httpd.py" --name "$name" --bind "$bind" --port "$port" "$@" \
+        >>"$logf" 2>&1 &
+    PIDS+=("$!")
+    wait_for 10 "http server $name on port $port in $ns" http_answers "$ns" "$name" "$port"
+    # The readiness probe came from the loopback address; start the access log fresh for the
+    # lab's checks (the server writes with O_APPEND, so truncating leaves no hole).
+    : >"$logf"
+}
+
+# http_answers NS NAME [PORT]: the server in NS answers NAME on the loopback address.
 http_answers() {
-    local out
-    out="$(ip netns exec "$1" curl -s --max-time 1 http://127.0.0.1/)" || return 1
+    local out url host=127.0.0.1
+    [ "$LAB_IPV6" = 1 ] && host='[::1]'
+    case "${3:-80}" in
+        443) url="https://$host/" ;;
+        *) url="http://$host:${3:-80}/" ;;
+    esac
+    out="$(ip netns exec "$1" curl -gks --max-time 1 "$url")" || return 1
     [ "$out" = "$2" ]
 }
 
@@ -244,7 +295,7 @@ start_rvsd() {
     local ns="$1" toml="$2"
     RVSD_LOG="$TMP/rvsd.log"
     log "starting $RVSD --config $toml in $ns"
-    ip netns exec "$ns" "$RVSD" --config "$toml" -- -l 0-1 --no-huge -m 512 --no-shconf --no-pci --no-telemetry \
+    ip netns exec "$ns" "$RVSD" --config "$toml" -- -l "$RVSD_LCORES" --no-huge -m 512 --no-shconf --no-pci --no-telemetry \
         --file-prefix "$UNIQ" --log-level=lib.eal:warning >"$RVSD_LOG" 2>&1 &
     RVSD_PID=$!
     local deadline=$((SECONDS + RVSD_READY_TIMEOUT))
@@ -283,7 +334,7 @@ curl_n() {
     _out=()
     for ((i = 1; i <= n; i++)); do
         rc=0
-        body="$(ip netns exec "$ns" curl -s --max-time "$CURL_MAX_TIME" "$url")" || rc=$?
+        body="$(ip netns exec "$ns" curl -gs "${CURL_OPTS[@]}" --max-time "$CURL_MAX_TIME" "$url")" || rc=$?
         body="$(printf '%s' "$body" | tr -d '[:space:]')"
         if [ "$rc" -ne 0 ]; then
             body="curl-error-$rc"
