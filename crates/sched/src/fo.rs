@@ -16,7 +16,7 @@ impl Scheduler for WeightedFailover {
         let mut best: Option<usize> = None;
         let mut hw = 0;
         for (i, d) in dests.iter().enumerate() {
-            if !d.overloaded && d.weight > hw {
+            if !d.is_overloaded() && d.weight > hw {
                 best = Some(i);
                 hw = d.weight;
             }

@@ -86,7 +86,7 @@ impl Table {
 /// `is_unavailable` in `ip_vs_sh.c` (and the same test in `ip_vs_dh_schedule`): weight <= 0 or
 /// overloaded.
 pub(crate) fn unavailable(d: &Dest) -> bool {
-    d.weight <= 0 || d.overloaded
+    d.weight <= 0 || d.is_overloaded()
 }
 
 #[cfg(test)]

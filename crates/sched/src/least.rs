@@ -54,7 +54,7 @@ impl Scheduler for Least {
 fn lc(dests: &[Dest]) -> Option<usize> {
     let mut least: Option<(usize, u32)> = None;
     for (i, d) in dests.iter().enumerate() {
-        if d.overloaded || d.weight == 0 {
+        if d.is_overloaded() || d.weight == 0 {
             continue;
         }
         let doh = overhead(d);
@@ -83,10 +83,10 @@ fn weighted_least(dests: &[Dest], load: fn(&Dest) -> i64) -> Option<usize> {
     let mut it = dests.iter().enumerate();
     let (mut li, mut loh, mut lw) = it
         .by_ref()
-        .find(|(_, d)| !d.overloaded && d.weight > 0)
+        .find(|(_, d)| !d.is_overloaded() && d.weight > 0)
         .map(|(i, d)| (i, load(d), i64::from(d.weight)))?;
     for (i, d) in it {
-        if d.overloaded {
+        if d.is_overloaded() {
             continue;
         }
         let doh = load(d);
@@ -105,7 +105,7 @@ fn weighted_least(dests: &[Dest], load: fn(&Dest) -> i64) -> Option<usize> {
 fn nq(dests: &[Dest]) -> Option<usize> {
     let mut least: Option<(usize, i64, i64)> = None;
     for (i, d) in dests.iter().enumerate() {
-        if d.overloaded || d.weight == 0 {
+        if d.is_overloaded() || d.weight == 0 {
             continue;
         }
         let doh = expected_delay(d);

@@ -34,16 +34,18 @@
 
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
 use std::sync::Arc;
 
 mod dh;
 mod fo;
 mod hash;
 mod least;
+mod mh;
 mod ovf;
 mod rr;
 mod sh;
+mod siphash;
 mod wrr;
 
 #[cfg(test)]
@@ -51,11 +53,21 @@ mod model;
 #[cfg(test)]
 mod testutil;
 
-/// Connection counts of one real server, shared by all workers (relaxed atomics touched only at
-/// connection setup, state change and expiry).
+/// Connection counts, thresholds and the overload flag of one real server, shared by all
+/// workers (relaxed atomics touched only at connection setup, state change and expiry, and by
+/// the control thread on `ipvsadm -a/-e`).
 ///
-/// Mirrors `activeconns`, `inactconns` and `persistconns` of the kernel's `struct ip_vs_dest`.
-#[derive(Debug, Default)]
+/// Mirrors `activeconns`, `inactconns`, `persistconns`, `u_threshold`, `l_threshold` and the
+/// `IP_VS_DEST_F_OVERLOAD` bit of the kernel's `struct ip_vs_dest`. The thresholds live here and
+/// not in [`Dest`] because a connection outlives its real server's place in the service (the
+/// kernel keeps a removed `ip_vs_dest` in its trash while connections point at it) and must
+/// still clear the flag when it ends: a connection keeps an `Arc<DestCounters>`, not a `Dest`.
+///
+/// The engine changes the counts only through [`DestCounters::bind`],
+/// [`DestCounters::unbind`], [`DestCounters::move_active`] and the template variants (or the
+/// free functions [`bind_dest`], [`unbind_dest`], [`move_active`]), which keep the flag in step
+/// with the thresholds exactly as `ip_vs_conn.c` does.
+#[derive(Debug)]
 pub struct DestCounters {
     /// Connections in an active state (TCP ESTABLISHED): `activeconns`.
     pub active: AtomicU32,
@@ -63,15 +75,29 @@ pub struct DestCounters {
     pub inactive: AtomicU32,
     /// Persistence templates pointing at this server: `persistconns` (not read by schedulers).
     pub persistent: AtomicU32,
+    /// `IP_VS_DEST_F_OVERLOAD`.
+    overloaded: AtomicBool,
+    /// `ipvsadm -x`: 0 = no upper threshold.
+    u_threshold: AtomicU32,
+    /// `ipvsadm -y`: 0 = three quarters of the upper threshold.
+    l_threshold: AtomicU32,
+    /// `dest->last_weight`: the last non-zero weight (the weight given on add, even 0), which
+    /// `mh` fills its table with so that quiescing a server does not reshuffle the table.
+    /// `i32::MIN` = not recorded yet.
+    last_weight: AtomicI32,
 }
 
 impl DestCounters {
-    /// Counters starting at the given values (persistent at 0).
+    /// Counters starting at the given values (persistent at 0, no thresholds, not overloaded).
     pub const fn new(active: u32, inactive: u32) -> Self {
         Self {
             active: AtomicU32::new(active),
             inactive: AtomicU32::new(inactive),
             persistent: AtomicU32::new(0),
+            overloaded: AtomicBool::new(false),
+            u_threshold: AtomicU32::new(0),
+            l_threshold: AtomicU32::new(0),
+            last_weight: AtomicI32::new(i32::MIN),
         }
     }
 
@@ -85,19 +111,174 @@ impl DestCounters {
         self.inactive.load(Ordering::Relaxed)
     }
 
-    /// Set both counts (tests, replay tools).
+    /// Set both counts (tests, replay tools). Leaves the overload flag alone.
     pub fn set(&self, active: u32, inactive: u32) {
         self.active.store(active, Ordering::Relaxed);
         self.inactive.store(inactive, Ordering::Relaxed);
     }
+
+    /// `ip_vs_dest_totalconns`: active + inactive (templates do not count), in the kernel's
+    /// wrapping `int` arithmetic read as unsigned, as the threshold comparisons read it.
+    pub fn total(&self) -> u32 {
+        self.active().wrapping_add(self.inactive())
+    }
+
+    /// `IP_VS_DEST_F_OVERLOAD`: the server gets no new connections from any scheduler.
+    pub fn is_overloaded(&self) -> bool {
+        self.overloaded.load(Ordering::Relaxed)
+    }
+
+    /// Force the overload flag (tests, replay tools). The thresholds set and clear it by
+    /// themselves through [`DestCounters::bind`] and [`DestCounters::unbind`].
+    pub fn set_overloaded(&self, on: bool) {
+        self.overloaded.store(on, Ordering::Relaxed);
+    }
+
+    /// The upper and lower connection thresholds (`ipvsadm -x`, `-y`).
+    pub fn thresholds(&self) -> (u32, u32) {
+        (
+            self.u_threshold.load(Ordering::Relaxed),
+            self.l_threshold.load(Ordering::Relaxed),
+        )
+    }
+
+    /// `ipvsadm -a/-e ... -x upper -y lower`, as `__ip_vs_update_dest` (ip_vs_ctl.c): the flag
+    /// is cleared when the new upper threshold is 0 or higher than the old one, and otherwise
+    /// left alone until the next connection is bound or unbound (lowering `-x` below the current
+    /// count does not set it at once).
+    pub fn set_thresholds(&self, upper: u32, lower: u32) {
+        let old_upper = self.u_threshold.load(Ordering::Relaxed);
+        if upper == 0 || upper > old_upper {
+            self.overloaded.store(false, Ordering::Relaxed);
+        }
+        self.u_threshold.store(upper, Ordering::Relaxed);
+        self.l_threshold.store(lower, Ordering::Relaxed);
+    }
+
+    /// A new connection to this server (`ip_vs_bind_dest`, ip_vs_conn.c): counted as active or
+    /// inactive, then the flag is set when `u_threshold != 0 && total >= u_threshold`.
+    pub fn bind(&self, active: bool) {
+        let c = if active { &self.active } else { &self.inactive };
+        c.fetch_add(1, Ordering::Relaxed);
+        self.check_upper();
+    }
+
+    /// A persistence template bound to this server (`ip_vs_bind_dest` with
+    /// `IP_VS_CONN_F_TEMPLATE`): `persistconns` + 1, and the same upper-threshold test (which
+    /// does not count templates, so it only catches up with earlier changes).
+    pub fn bind_template(&self) {
+        self.persistent.fetch_add(1, Ordering::Relaxed);
+        self.check_upper();
+    }
+
+    /// A connection to this server ended (`ip_vs_unbind_dest`, ip_vs_conn.c): uncounted from
+    /// active or inactive as it was last counted, then the flag is cleared by the lower
+    /// threshold rule ([`DestCounters::unbind_template`] for templates).
+    pub fn unbind(&self, was_active: bool) {
+        let c = if was_active {
+            &self.active
+        } else {
+            &self.inactive
+        };
+        c.fetch_sub(1, Ordering::Relaxed);
+        self.check_lower();
+    }
+
+    /// A persistence template expired (`ip_vs_unbind_dest` with `IP_VS_CONN_F_TEMPLATE`).
+    pub fn unbind_template(&self) {
+        self.persistent.fetch_sub(1, Ordering::Relaxed);
+        self.check_lower();
+    }
+
+    /// A connection changed between active and inactive (`set_tcp_state` in
+    /// ip_vs_proto_tcp.c moves one count across). The total does not change, so neither does
+    /// the flag; calling with the state it already had is the caller's bug and is not checked.
+    pub fn move_active(&self, now_active: bool) {
+        let (from, to) = if now_active {
+            (&self.inactive, &self.active)
+        } else {
+            (&self.active, &self.inactive)
+        };
+        from.fetch_sub(1, Ordering::Relaxed);
+        to.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// End of `ip_vs_bind_dest`.
+    fn check_upper(&self) {
+        let u = self.u_threshold.load(Ordering::Relaxed);
+        // `ip_vs_dest_totalconns(dest) >= dest->u_threshold`: int against __u32, unsigned.
+        if u != 0 && self.total() >= u {
+            self.overloaded.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// End of `ip_vs_unbind_dest`: with a lower threshold, clear below it; without one, clear
+    /// below three quarters of the upper (`total * 4 < u * 3`, both in 32-bit unsigned
+    /// arithmetic as the kernel's int/u32 mix); with neither, clear.
+    fn check_lower(&self) {
+        let (u, l) = self.thresholds();
+        let clear = if l != 0 {
+            self.total() < l
+        } else if u != 0 {
+            self.total().wrapping_mul(4) < u.wrapping_mul(3)
+        } else {
+            true
+        };
+        if clear {
+            self.overloaded.store(false, Ordering::Relaxed);
+        }
+    }
+
+    /// `last_weight` for `mh`: record `weight` when it is not 0 (or always, for a server just
+    /// added), and return the weight to fill the table with.
+    pub(crate) fn note_last_weight(&self, weight: i32, added: bool) -> i32 {
+        if added || weight != 0 {
+            self.last_weight.store(weight, Ordering::Relaxed);
+            return weight;
+        }
+        match self.last_weight.load(Ordering::Relaxed) {
+            // Never seen with a weight: the kernel would have recorded the weight it was added
+            // with; 0 is the weight we see.
+            i32::MIN => 0,
+            w => w,
+        }
+    }
+}
+
+impl Default for DestCounters {
+    fn default() -> Self {
+        Self::new(0, 0)
+    }
+}
+
+/// [`DestCounters::bind`] for the real server `d`: a new connection, active (TCP ESTABLISHED at
+/// once, as a synced connection) or not (a TCP SYN, UDP). Sets the overload flag at the upper
+/// threshold (`ip_vs_bind_dest`).
+pub fn bind_dest(d: &Dest, active: bool) {
+    d.counters.bind(active);
+}
+
+/// [`DestCounters::unbind`] for the real server `d`: a connection that was counted active
+/// (`was_active`) or inactive has ended. Clears the overload flag by the lower threshold
+/// (`ip_vs_unbind_dest`).
+pub fn unbind_dest(d: &Dest, was_active: bool) {
+    d.counters.unbind(was_active);
+}
+
+/// [`DestCounters::move_active`] for the real server `d`: a connection entered
+/// (`now_active`) or left TCP ESTABLISHED.
+pub fn move_active(d: &Dest, now_active: bool) {
+    d.counters.move_active(now_active);
 }
 
 /// One real server as the scheduler sees it. The service keeps its real servers in a slice in the
 /// kernel's list order: index 0 = most recently added (`list_add_rcu` at the head).
 #[derive(Clone, Debug)]
 pub struct Dest {
-    /// Stable identity across updates (the cursors of `rr`/`wrr` and the `sh`/`dh` tables refer
-    /// to real servers by it).
+    /// Stable identity across updates (the cursors of `rr`/`wrr`, the `sh`/`dh`/`mh` tables and
+    /// the `lblc`/`lblcr` caches refer to real servers by it). A real server removed and added
+    /// again with the same address and port should get its old id back, as the kernel revives
+    /// it from its trash.
     pub id: u32,
     /// The real server's address (RIP).
     pub addr: IpAddr,
@@ -106,24 +287,40 @@ pub struct Dest {
     /// `ipvsadm -w`: 0 quiesces the server (no new connections); never negative (the kernel
     /// rejects a negative weight).
     pub weight: i32,
-    /// `IP_VS_DEST_F_OVERLOAD`, set and cleared by the upper/lower connection thresholds
-    /// (`ipvsadm -x/-y`) elsewhere; an overloaded server gets no new connections.
-    pub overloaded: bool,
-    /// Connection counts shared by all workers.
+    /// Connection counts, thresholds and the overload flag, shared by all workers.
     pub counters: Arc<DestCounters>,
 }
 
 impl Dest {
-    /// A real server with fresh counters, not overloaded.
+    /// A real server with fresh counters, no thresholds, not overloaded.
     pub fn new(id: u32, addr: IpAddr, port: u16, weight: i32) -> Self {
         Self {
             id,
             addr,
             port,
             weight,
-            overloaded: false,
             counters: Arc::default(),
         }
+    }
+
+    /// A real server with fresh counters and the connection thresholds `ipvsadm -x upper
+    /// -y lower` (0 = none).
+    pub fn with_thresholds(
+        id: u32,
+        addr: IpAddr,
+        port: u16,
+        weight: i32,
+        upper: u32,
+        lower: u32,
+    ) -> Self {
+        let d = Self::new(id, addr, port, weight);
+        d.counters.set_thresholds(upper, lower);
+        d
+    }
+
+    /// `dest->flags & IP_VS_DEST_F_OVERLOAD`, shared by all workers.
+    pub fn is_overloaded(&self) -> bool {
+        self.counters.is_overloaded()
     }
 }
 
@@ -214,14 +411,14 @@ pub trait Scheduler: Send {
 
 /// The schedulers this crate knows, by their IPVS names.
 pub const SCHEDULERS: &[&str] = &[
-    "rr", "wrr", "lc", "wlc", "sed", "nq", "sh", "dh", "fo", "ovf",
+    "rr", "wrr", "lc", "wlc", "sed", "nq", "sh", "dh", "fo", "ovf", "mh",
 ];
 
 /// ipvsadm's scheduler when none is given (`DEF_SCHED` in ipvsadm).
 pub const DEFAULT_SCHEDULER: &str = "wlc";
 
 /// IPVS schedulers that exist in the kernel but not (yet) here.
-const NOT_YET: &[&str] = &["lblc", "lblcr", "mh", "twos"];
+const NOT_YET: &[&str] = &["lblc", "lblcr", "twos"];
 
 /// The name given to [`new_scheduler`] is not one of [`SCHEDULERS`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -265,6 +462,7 @@ pub fn new_scheduler(
         "dh" => Box::new(dh::DestinationHash::new(dests)),
         "fo" => Box::new(fo::WeightedFailover),
         "ovf" => Box::new(ovf::Overflow),
+        "mh" => Box::new(mh::Maglev::new(flags, dests)),
         _ => {
             return Err(UnknownScheduler {
                 name: name.to_owned(),

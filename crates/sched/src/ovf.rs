@@ -17,7 +17,7 @@ impl Scheduler for Overflow {
         let mut best: Option<(usize, i32)> = None;
         for (i, d) in dests.iter().enumerate() {
             let w = d.weight;
-            if d.overloaded || i64::from(d.counters.active()) > i64::from(w) || w == 0 {
+            if d.is_overloaded() || i64::from(d.counters.active()) > i64::from(w) || w == 0 {
                 continue;
             }
             if best.is_none_or(|(_, hw)| w > hw) {

@@ -43,7 +43,7 @@ impl Scheduler for RoundRobin {
         let order = (start..n).chain(0..start.min(n));
         for i in order {
             let Some(d) = dests.get(i) else { continue };
-            if !d.overloaded && d.weight > 0 {
+            if !d.is_overloaded() && d.weight > 0 {
                 self.cursor = Some(Mark { id: d.id, hint: i });
                 return Some(i);
             }

@@ -91,9 +91,9 @@ impl Svc {
 
     /// Overload flag flips happen outside the scheduler (no hook is called in the kernel).
     pub(crate) fn set_overloaded(&mut self, id: u32, on: bool) -> &mut Self {
-        for d in &mut self.dests {
+        for d in &self.dests {
             if d.id == id {
-                d.overloaded = on;
+                d.counters.set_overloaded(on);
             }
         }
         self

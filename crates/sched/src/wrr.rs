@@ -84,7 +84,7 @@ impl Scheduler for WeightedRoundRobin {
         loop {
             let from = pos.map_or(0, |p| p + 1);
             for (i, d) in dests.iter().enumerate().skip(from) {
-                if !d.overloaded && d.weight >= self.cw {
+                if !d.is_overloaded() && d.weight >= self.cw {
                     self.cl = Some(Mark { id: d.id, hint: i });
                     return Some(i);
                 }
