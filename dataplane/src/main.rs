@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
 use clap::Parser;
-use dpdk::{Eal, Mempool, Port, PortConfig};
+use dpdk::{Eal, Mempool, Port, PortConfig, Ring, RingMode};
 use rvs_config::{Config, ConfigError};
 use rvs_engine::{Director, Stats, WorkerConfig};
 use rvs_wire::MacAddr;
@@ -148,10 +148,61 @@ fn run(cfg: &Config, user_eal: &[String]) -> anyhow::Result<()> {
             .context("installing signal handlers")?;
     }
 
+    // Rings between workers: frames for connections another worker owns, and copies of ARP
+    // frames (see rvs_engine::steer). Each is many-producer, single-consumer.
+    let mut steer_rings = Vec::with_capacity(workers);
+    let mut arp_rings = Vec::with_capacity(workers);
+    for w in 0..workers {
+        steer_rings.push(
+            Ring::new(
+                &eal,
+                &format!("rvs_steer{w}"),
+                8192,
+                eal.socket_id(),
+                RingMode::MPSC,
+            )
+            .context("creating a worker ring")?,
+        );
+        arp_rings.push(
+            Ring::new(
+                &eal,
+                &format!("rvs_arp{w}"),
+                1024,
+                eal.socket_id(),
+                RingMode::MPSC,
+            )
+            .context("creating a worker ring")?,
+        );
+    }
+    let max_port = ports
+        .iter()
+        .map(|p| usize::from(p.id().0))
+        .max()
+        .unwrap_or(0);
+    let mut port_index = vec![None; max_port + 1];
+    for (i, p) in ports.iter().enumerate() {
+        port_index[usize::from(p.id().0)] = Some(i as u16);
+    }
+
     let epoch = Instant::now();
     let mut joins = Vec::with_capacity(workers);
     let mut results = Vec::with_capacity(workers);
     for (w, &lcore) in lcores.iter().take(workers).enumerate() {
+        let producers = |rings: &[Ring]| -> anyhow::Result<Vec<Option<dpdk::RingProducer>>> {
+            rings
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    if i == w {
+                        Ok(None)
+                    } else {
+                        r.producer().map(Some).context("ring producer")
+                    }
+                })
+                .collect()
+        };
+        let steer_out = producers(&steer_rings)?;
+        let arp_out = producers(&arp_rings)?;
         let q = w as u16;
         let mut rx = Vec::with_capacity(ports.len());
         let mut tx = Vec::with_capacity(ports.len());
@@ -172,6 +223,7 @@ fn run(cfg: &Config, user_eal: &[String]) -> anyhow::Result<()> {
                 id: q,
                 max_connections: cfg.max_connections as usize,
                 max_neighbours: 1024,
+                workers: cfg.workers,
                 ..WorkerConfig::default()
             },
             director: Arc::clone(&director),
@@ -182,6 +234,11 @@ fn run(cfg: &Config, user_eal: &[String]) -> anyhow::Result<()> {
             idle_sleep: Duration::from_micros(u64::from(cfg.idle_sleep_us)),
             epoch,
             result,
+            steer_in: steer_rings[w].consumer().context("ring consumer")?,
+            arp_in: arp_rings[w].consumer().context("ring consumer")?,
+            steer_out,
+            arp_out,
+            port_index: port_index.clone(),
         };
         joins.push(
             dpdk::launch_on_lcore(&eal, lcore, move || worker::run(setup))
@@ -205,8 +262,17 @@ fn run(cfg: &Config, user_eal: &[String]) -> anyhow::Result<()> {
 
     let mut total = Stats::default();
     let mut tx_dropped = vec![0u64; ports.len()];
-    for r in &results {
+    for (w, r) in results.iter().enumerate() {
         if let Some(r) = r.lock().ok().and_then(|mut g| g.take()) {
+            println!(
+                "worker {w}: rx {} forwarded {} conns_created {} handed_off {} handoff_dropped {} wrong_worker {}",
+                r.stats.rx_frames,
+                r.stats.forwarded,
+                r.stats.conns_created,
+                r.handed_off,
+                r.handoff_dropped,
+                r.stats.wrong_worker
+            );
             total.add(&r.stats);
             for (a, b) in tx_dropped.iter_mut().zip(&r.tx_dropped) {
                 *a += b;
@@ -234,6 +300,8 @@ fn run(cfg: &Config, user_eal: &[String]) -> anyhow::Result<()> {
     print!("{}", report::render(&reports, &total));
     // EAL cleanup stops and closes the ports.
     drop(ports);
+    drop(steer_rings);
+    drop(arp_rings);
     drop(pool);
     eal.cleanup().context("EAL cleanup")?;
     Ok(())

@@ -57,7 +57,7 @@ pub fn render(ports: &[PortReport], engine: &Stats) -> String {
     }
     let _ = writeln!(
         s,
-        "engine: rx {} tx {} forwarded {} arp_replies {} arp_requests {} icmp_echo_replies {} conns_created {} conns_expired {} neighbour_held {}",
+        "engine: rx {} tx {} forwarded {} arp_replies {} arp_requests {} icmp_echo_replies {} conns_created {} conns_expired {} neighbour_held {} icmp_errors_sent {} wrong_worker {}",
         engine.rx_frames,
         engine.tx_frames,
         engine.forwarded,
@@ -66,7 +66,9 @@ pub fn render(ports: &[PortReport], engine: &Stats) -> String {
         engine.icmp_echo_replies,
         engine.conns_created,
         engine.conns_expired,
-        engine.neighbour_held
+        engine.neighbour_held,
+        engine.icmp_errors_sent,
+        engine.wrong_worker
     );
     let _ = writeln!(s, "drops: {} total", engine.total_drops());
     for (name, n) in engine.nonzero_drops() {

@@ -5,7 +5,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use dpdk::{Burst, Mbuf, Mempool, RxQueue, TxQueue};
+use dpdk::{Burst, Mbuf, Mempool, RingConsumer, RingProducer, RxQueue, TxQueue};
+use rvs_engine::steer::{self, Owner};
 use rvs_engine::{Director, Io, PacketBuf, PortIdx, Stats, Worker, WorkerConfig};
 
 /// A DPDK mbuf as the engine's packet buffer.
@@ -99,6 +100,45 @@ pub struct WorkerSetup {
     pub epoch: Instant,
     /// Where the worker leaves its counters when it stops.
     pub result: Arc<Mutex<Option<WorkerResult>>>,
+    /// Frames other workers received for connections this worker owns.
+    pub steer_in: RingConsumer,
+    /// Copies of ARP frames other workers received, to learn neighbours from.
+    pub arp_in: RingConsumer,
+    /// Rings into the other workers (`None` at this worker's own index).
+    pub steer_out: Vec<Option<RingProducer>>,
+    /// ARP copy rings into the other workers (`None` at this worker's own index).
+    pub arp_out: Vec<Option<RingProducer>>,
+    /// Engine port index of each DPDK port id (`None` for ports rvsd does not use).
+    pub port_index: Vec<Option<PortIdx>>,
+}
+
+/// Frames on their way to another worker, batched per destination.
+struct Handoff {
+    ring: RingProducer,
+    burst: Burst,
+    dropped: u64,
+    sent: u64,
+}
+
+impl Handoff {
+    fn push(&mut self, m: Mbuf) {
+        if self.burst.is_full() {
+            self.flush();
+        }
+        if self.burst.push(m).is_err() {
+            self.dropped += 1;
+        }
+    }
+
+    /// Enqueue what is batched; what the ring refuses (the owner is that far behind) is freed
+    /// and counted.
+    fn flush(&mut self) {
+        if self.burst.is_empty() {
+            return;
+        }
+        self.sent += self.ring.enqueue_burst(&mut self.burst) as u64;
+        self.dropped += self.burst.clear() as u64;
+    }
 }
 
 /// A stopped worker's counters.
@@ -108,6 +148,11 @@ pub struct WorkerResult {
     pub stats: Stats,
     /// Frames the TX queues refused, per port.
     pub tx_dropped: Vec<u64>,
+    /// Frames passed to the worker that owns them.
+    pub handed_off: u64,
+    /// Frames (and ARP copies) dropped because the owner's ring was full or no buffer was
+    /// left for a copy.
+    pub handoff_dropped: u64,
 }
 
 /// How often the engine's timers run.
@@ -125,8 +170,15 @@ pub fn run(setup: WorkerSetup) -> i32 {
         idle_sleep,
         epoch,
         result,
+        mut steer_in,
+        mut arp_in,
+        steer_out,
+        arp_out,
+        port_index,
     } = setup;
-    let mut engine: Worker<Pkt> = Worker::new(director, cfg);
+    let me = cfg.id;
+    let workers = cfg.workers;
+    let mut engine: Worker<Pkt> = Worker::new(Arc::clone(&director), cfg);
     let mut tx: Vec<TxPort> = tx
         .into_iter()
         .map(|queue| TxPort {
@@ -135,6 +187,22 @@ pub fn run(setup: WorkerSetup) -> i32 {
             dropped: 0,
         })
         .collect();
+    let handoff = |rings: Vec<Option<RingProducer>>| -> Vec<Option<Handoff>> {
+        rings
+            .into_iter()
+            .map(|r| {
+                r.map(|ring| Handoff {
+                    ring,
+                    burst: Burst::new(),
+                    dropped: 0,
+                    sent: 0,
+                })
+            })
+            .collect()
+    };
+    let mut steer_out = handoff(steer_out);
+    let mut arp_out = handoff(arp_out);
+    let mut copy_failures = 0u64;
     let mut burst = Burst::new();
     let tick_ns = TICK.as_nanos() as u64;
     let mut last_tick = 0u64;
@@ -153,7 +221,64 @@ pub fn run(setup: WorkerSetup) -> i32 {
                 pool: &pool,
             };
             for m in burst.drain() {
-                engine.handle(now, port as PortIdx, Pkt(m), &mut io);
+                let owner = if workers > 1 {
+                    steer::owner(&director, m.data(), workers, me)
+                } else {
+                    Owner::Worker(me)
+                };
+                match owner {
+                    Owner::Worker(w) if w == me => {
+                        engine.handle(now, port as PortIdx, Pkt(m), &mut io)
+                    }
+                    Owner::Worker(w) => match steer_out.get_mut(usize::from(w)) {
+                        Some(Some(h)) => h.push(m),
+                        _ => engine.handle(now, port as PortIdx, Pkt(m), &mut io),
+                    },
+                    Owner::All => {
+                        for h in arp_out.iter_mut().flatten() {
+                            match copy_of(&pool, &m) {
+                                Some(c) => h.push(c),
+                                None => copy_failures += 1,
+                            }
+                        }
+                        engine.handle(now, port as PortIdx, Pkt(m), &mut io);
+                    }
+                }
+            }
+            for h in steer_out.iter_mut().chain(arp_out.iter_mut()).flatten() {
+                h.flush();
+            }
+            for t in tx.iter_mut() {
+                t.flush();
+            }
+        }
+        // Frames other workers passed to this one.
+        if steer_in.dequeue_burst(&mut burst) > 0 {
+            received += burst.len();
+            let mut io = WorkerIo {
+                tx: &mut tx,
+                pool: &pool,
+            };
+            for m in burst.drain() {
+                match port_index.get(usize::from(m.port())).copied().flatten() {
+                    Some(port) => engine.handle(now, port, Pkt(m), &mut io),
+                    None => drop(m),
+                }
+            }
+            for t in tx.iter_mut() {
+                t.flush();
+            }
+        }
+        if arp_in.dequeue_burst(&mut burst) > 0 {
+            received += burst.len();
+            let mut io = WorkerIo {
+                tx: &mut tx,
+                pool: &pool,
+            };
+            for m in burst.drain() {
+                if let Some(port) = port_index.get(usize::from(m.port())).copied().flatten() {
+                    engine.learn_arp(now, port, Pkt(m), &mut io);
+                }
             }
             for t in tx.iter_mut() {
                 t.flush();
@@ -175,12 +300,34 @@ pub fn run(setup: WorkerSetup) -> i32 {
         }
     }
 
+    let handed = steer_out.iter().flatten().map(|h| h.sent).sum();
+    let lost: u64 = steer_out
+        .iter()
+        .chain(arp_out.iter())
+        .flatten()
+        .map(|h| h.dropped)
+        .sum::<u64>()
+        + copy_failures;
     let res = WorkerResult {
         stats: engine.stats.clone(),
         tx_dropped: tx.iter().map(|t| t.dropped).collect(),
+        handed_off: handed,
+        handoff_dropped: lost,
     };
     if let Ok(mut slot) = result.lock() {
         *slot = Some(res);
     }
     0
+}
+
+/// A copy of `m` in a fresh buffer from `pool`, taken as received on the same port.
+fn copy_of(pool: &Mempool, m: &Mbuf) -> Option<Mbuf> {
+    let mut c = pool.alloc()?;
+    let data = m.data();
+    if !c.set_len(data.len()) {
+        return None;
+    }
+    c.data_mut().copy_from_slice(data);
+    c.set_port(m.port());
+    Some(c)
 }

@@ -120,6 +120,12 @@ impl Mbuf {
         self.hdr().port
     }
 
+    /// Set the input port, e.g. on a copy handed to another worker, so that it is taken as
+    /// received on `port`.
+    pub fn set_port(&mut self, port: u16) {
+        self.hdr_mut().port = port;
+    }
+
     /// Grows the packet at the front by `n` bytes (`rte_pktmbuf_prepend`) and returns
     /// the new bytes (uninitialised contents: whatever the buffer held). `None` when the
     /// headroom is smaller than `n`.

@@ -124,6 +124,8 @@ pub enum LocalAddr {
     Dip,
     /// A virtual service address.
     Vip,
+    /// A FullNAT local address: the source real servers see.
+    Lip,
 }
 
 /// The compiled configuration.
@@ -311,7 +313,7 @@ impl Director {
             for (addr, kind) in &local {
                 let on_port = match kind {
                     LocalAddr::Dip => p.addrs.iter().any(|n| n.addr() == *addr),
-                    LocalAddr::Vip => p.addrs.iter().any(|n| n.contains(addr)),
+                    LocalAddr::Vip | LocalAddr::Lip => p.addrs.iter().any(|n| n.contains(addr)),
                 };
                 if on_port {
                     arp_targets.insert((i as PortIdx, *addr));
@@ -377,6 +379,18 @@ impl Director {
     #[inline]
     pub fn service_index(&self, proto: u8, vip: Ipv4Addr, vport: u16) -> Option<u16> {
         self.svc_index.get(&(proto, vip, vport)).copied()
+    }
+
+    /// Whether a packet to `dst:dport` over `proto` is for a virtual service.
+    #[inline]
+    pub fn is_service_destination(&self, proto: u8, dst: Ipv4Addr, dport: u16) -> bool {
+        self.svc_index.contains_key(&(proto, dst, dport))
+    }
+
+    /// Whether `addr` is one of the FullNAT local addresses (LIPs).
+    #[inline]
+    pub fn is_lip(&self, addr: Ipv4Addr) -> bool {
+        self.local(addr) == Some(LocalAddr::Lip)
     }
 
     /// The service for `proto vip:vport`.

@@ -20,6 +20,7 @@ pub mod forward;
 pub mod neigh;
 pub mod route;
 pub mod stats;
+pub mod steer;
 pub mod worker;
 
 pub use buf::{Io, PacketBuf, VecBuf};

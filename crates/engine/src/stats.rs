@@ -178,6 +178,8 @@ pub struct Stats {
     pub conns_expired: u64,
     /// Frames that waited for neighbour resolution.
     pub neighbour_held: u64,
+    /// TCP/UDP frames handled by a worker that does not own their connection (must stay 0).
+    pub wrong_worker: u64,
     /// Drops by reason, indexed by `DropReason as usize`.
     pub drops: [u64; DropReason::COUNT],
 }
@@ -212,6 +214,7 @@ impl Stats {
         self.conns_created += o.conns_created;
         self.conns_expired += o.conns_expired;
         self.neighbour_held += o.neighbour_held;
+        self.wrong_worker += o.wrong_worker;
         for (a, b) in self.drops.iter_mut().zip(o.drops.iter()) {
             *a += b;
         }

@@ -23,6 +23,7 @@ use crate::director::{Director, PortIdx};
 use crate::forward;
 use crate::neigh::{Held, Neighbours};
 use crate::stats::{DropReason, Stats};
+use crate::steer;
 
 /// Sizes and timeouts of one worker.
 #[derive(Clone, Debug)]
@@ -37,6 +38,8 @@ pub struct WorkerConfig {
     pub timeouts: Timeouts,
     /// Connections expired per [`Worker::tick`] at most, so a tick never stalls the poll loop.
     pub expire_budget: usize,
+    /// Workers in the director (for the ownership check; 1 = no check).
+    pub workers: u16,
     /// Take every frame as addressed to us, whatever its destination MAC (replaying a
     /// capture taken elsewhere).
     pub accept_any_mac: bool,
@@ -55,6 +58,7 @@ impl Default for WorkerConfig {
             max_neighbours: 4096,
             timeouts: Timeouts::default(),
             expire_budget: 1024,
+            workers: 1,
             accept_any_mac: false,
             synthetic_neighbours: false,
             record_decisions: false,
@@ -329,6 +333,48 @@ impl<B: PacketBuf> Worker<B> {
 
     /// ARP (RFC 826): answer requests for our addresses, learn the neighbours we talk to, and
     /// never let another host claim one of our addresses.
+    /// Learn the sender of an ARP frame another worker received and answered (with several
+    /// workers every worker resolves next hops for itself, so each sees every ARP frame).
+    /// Nothing is sent but the frames that were waiting for that neighbour.
+    pub fn learn_arp(&mut self, now_ns: u64, port: PortIdx, pkt: B, io: &mut impl Io<B>) {
+        let frame = pkt.data();
+        let eth_len = ethernet::HEADER_LEN;
+        let Some(Ok(a)) = frame.get(eth_len..).map(arp::Packet::new_checked) else {
+            return;
+        };
+        let (sender_ip, sender_mac, target_ip) = (a.sender_ip(), a.sender_mac(), a.target_ip());
+        if self.dir.local(sender_ip).is_some()
+            || sender_ip.is_unspecified()
+            || !sender_mac.is_unicast()
+        {
+            return;
+        }
+        let for_us = self.dir.answers_arp(port, target_ip);
+        self.learn(now_ns, port, sender_ip, sender_mac, for_us, io);
+    }
+
+    /// Record a neighbour and send what waited for it.
+    fn learn(
+        &mut self,
+        now: u64,
+        port: PortIdx,
+        addr: Ipv4Addr,
+        mac: MacAddr,
+        create: bool,
+        io: &mut impl Io<B>,
+    ) {
+        let Worker {
+            neigh, stats, dir, ..
+        } = self;
+        neigh.learn(port, addr, mac, create, now, |mut held, mac| {
+            if let Some(info) = dir.port(port) {
+                forward::set_macs(held.data_mut(), mac, info.mac);
+                stats.tx_frames += 1;
+                io.send(port, held);
+            }
+        });
+    }
+
     fn arp(&mut self, now: u64, port: PortIdx, frame: &mut [u8], io: &mut impl Io<B>) -> Action {
         let eth_len = ethernet::HEADER_LEN;
         let Ok(a) = arp::Packet::new_checked(&frame[eth_len..]) else {
@@ -342,14 +388,7 @@ impl<B: PacketBuf> Worker<B> {
         let for_us = self.dir.answers_arp(port, target_ip);
         if !sender_ip.is_unspecified() && sender_mac.is_unicast() {
             // Merge (RFC 826): update a known sender; add it when it asks for us.
-            let Worker { neigh, stats, .. } = self;
-            neigh.learn(port, sender_ip, sender_mac, for_us, now, |mut held, mac| {
-                if let Some(info) = self.dir.port(port) {
-                    forward::set_macs(held.data_mut(), mac, info.mac);
-                    stats.tx_frames += 1;
-                    io.send(port, held);
-                }
-            });
+            self.learn(now, port, sender_ip, sender_mac, for_us, io);
         }
         if op == arp::Operation::Request && for_us {
             let Some(info) = self.dir.port(port) else {
@@ -421,6 +460,21 @@ impl<B: PacketBuf> Worker<B> {
             }
         };
 
+        if self.cfg.workers > 1 {
+            // Every frame must reach the worker that owns its connection (see steer.rs);
+            // count the ones that did not, which tests require to be zero.
+            let k = &l4.key;
+            let owner = if self.dir.is_lip(k.dst) {
+                steer::lport_owner(k.dst_port, self.cfg.workers)
+            } else if self.dir.is_service_destination(proto, k.dst, k.dst_port) {
+                steer::client_owner(k.src, k.src_port, self.cfg.workers)
+            } else {
+                steer::client_owner(k.dst, k.dst_port, self.cfg.workers)
+            };
+            if owner != self.cfg.id {
+                self.stats.wrong_worker += 1;
+            }
+        }
         let mut hit = self.conns.lookup(&l4.key);
         if let Some((id, _)) = hit {
             // A connection whose timer has run out is gone, even if the timer wheel (1 s
