@@ -17,6 +17,7 @@
 pub mod buf;
 pub mod director;
 pub mod forward;
+pub mod lip;
 pub mod neigh;
 pub mod route;
 pub mod stats;
