@@ -367,12 +367,12 @@ assert_alternation() {
     log "ok: answers alternate between $a and $b ($*)"
 }
 
-# assert_rs_saw NAME CIP: the real server's access log shows requests from CIP (the director
-# did not replace the client address, as NAT and DR must not).
+# assert_rs_saw NAME ADDR: the real server's access log shows requests from ADDR (the client
+# address for NAT, DR and TUN, which must not replace it; the LIP for FullNAT).
 assert_rs_saw() {
     local name="$1" cip="$2" f="$TMP/http-$1.log"
     grep -q "^$cip - .*\"GET / " "$f" || die "$name's access log has no request from $cip: $(cat "$f")"
-    log "ok: $name saw the client address $cip"
+    log "ok: $name saw requests from $cip"
 }
 
 # pass: the last line of a successful lab.
