@@ -233,6 +233,9 @@ bridge() {
     ip -n "$1" link add "$2" type bridge stp_state 0 forward_delay 0
     # A bridge's own IPv6 (link-local, MLD) is never needed: it carries no address in the labs.
     ip netns exec "$1" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1" 2>/dev/null || true
+    # No MLD snooping: rvsd's ports send no MLD reports, and neighbour solicitations for its
+    # addresses must still be flooded to them.
+    ip -n "$1" link set "$2" type bridge mcast_snooping 0
     ip -n "$1" link set "$2" up
 }
 
