@@ -190,3 +190,101 @@ pub fn icmp_echo_reply_in_place(frame: &mut [u8], our_mac: MacAddr) -> bool {
     eth.set_src(our_mac);
     true
 }
+
+/// The flow an ICMP error quotes (RFC 792: the offending IP header and at least 8 bytes of
+/// its data, enough for the TCP/UDP ports).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QuotedFlow {
+    /// Protocol of the quoted packet.
+    pub proto: u8,
+    /// Its source address.
+    pub src: Ipv4Addr,
+    /// Its source port.
+    pub src_port: u16,
+    /// Its destination address.
+    pub dst: Ipv4Addr,
+    /// Its destination port.
+    pub dst_port: u16,
+}
+
+/// The TCP/UDP flow quoted by the ICMP error in the IPv4 packet `ip`, if any. The ICMP
+/// checksum is not checked here (see [`icmp_checksum_ok`]).
+pub fn quoted_flow(ip: &[u8]) -> Option<QuotedFlow> {
+    let p = ipv4::Packet::new_checked(ip).ok()?;
+    let icmp = icmpv4::Packet::new_checked(p.payload()).ok()?;
+    let q = ipv4::Packet::new_checked_quoted(icmp.payload()).ok()?;
+    let proto = q.protocol();
+    if proto != ipv4::protocol::TCP && proto != ipv4::protocol::UDP {
+        return None;
+    }
+    let (src_port, dst_port) = rvs_wire::l4_ports(q.payload(), 0)?;
+    Some(QuotedFlow {
+        proto,
+        src: q.src(),
+        src_port,
+        dst: q.dst(),
+        dst_port,
+    })
+}
+
+/// Rewrite an ICMP error in place: the outer source/destination and the quoted packet's
+/// source/destination address and port, where given; then the quoted IP header checksum, the
+/// ICMP checksum (over the whole message, which is small) and the outer header checksum
+/// (ip_vs_nat_icmp). The quoted TCP/UDP checksum is left alone: the quote is truncated, so
+/// nobody can verify it.
+pub fn icmp_translate(
+    ip: &mut [u8],
+    outer_src: Option<Ipv4Addr>,
+    outer_dst: Option<Ipv4Addr>,
+    inner_src: Option<(Ipv4Addr, u16)>,
+    inner_dst: Option<(Ipv4Addr, u16)>,
+) {
+    let Ok(mut p) = ipv4::Packet::new_checked(&mut ip[..]) else {
+        return;
+    };
+    if let Some(a) = outer_src {
+        p.set_src_incremental(a);
+    }
+    if let Some(a) = outer_dst {
+        p.set_dst_incremental(a);
+    }
+    let Ok(mut icmp) = icmpv4::Packet::new_checked(p.payload_mut()) else {
+        return;
+    };
+    {
+        let quote = icmp.payload_mut();
+        let Ok(mut q) = ipv4::Packet::new_checked_quoted(&mut quote[..]) else {
+            return;
+        };
+        let hl = q.header_len();
+        if let Some((a, _)) = inner_src {
+            q.set_src(a);
+        }
+        if let Some((a, _)) = inner_dst {
+            q.set_dst(a);
+        }
+        q.fill_checksum();
+        if let Some(ports) = quote.get_mut(hl..hl + 4) {
+            if let Some((_, port)) = inner_src {
+                ports[0..2].copy_from_slice(&port.to_be_bytes());
+            }
+            if let Some((_, port)) = inner_dst {
+                ports[2..4].copy_from_slice(&port.to_be_bytes());
+            }
+        }
+    }
+    icmp.fill_checksum();
+}
+
+/// Whether the ICMP message in the IPv4 packet `ip` has a valid checksum (ip_vs_in_icmp
+/// drops those that do not).
+pub fn icmp_checksum_ok(ip: &[u8]) -> bool {
+    ipv4::Packet::new_checked(ip)
+        .ok()
+        .and_then(|p| {
+            icmpv4::Packet::new_checked(p.payload())
+                .ok()
+                .map(|i| i.verify_checksum())
+        })
+        .unwrap_or(false)
+}

@@ -69,6 +69,10 @@ pub enum DropReason {
     RealServerRemoved,
     /// No headroom in the buffer for an encapsulation header.
     NoHeadroom,
+    /// An ICMP error whose quoted packet cannot be read.
+    IcmpMalformed,
+    /// An ICMP error quoting a flow the director does not track.
+    IcmpNoConnection,
     /// A packet without DF too big for the tunnel once wrapped: the director does not
     /// fragment (a packet with DF gets "fragmentation needed" instead).
     TunnelTooBig,
@@ -76,7 +80,7 @@ pub enum DropReason {
 
 impl DropReason {
     /// Every reason, in declaration order (index = `reason as usize`).
-    pub const ALL: [DropReason; 32] = [
+    pub const ALL: [DropReason; 34] = [
         DropReason::EthTruncated,
         DropReason::NotOurMac,
         DropReason::UnknownEthertype,
@@ -108,6 +112,8 @@ impl DropReason {
         DropReason::NoBuffer,
         DropReason::RealServerRemoved,
         DropReason::NoHeadroom,
+        DropReason::IcmpMalformed,
+        DropReason::IcmpNoConnection,
         DropReason::TunnelTooBig,
     ];
 
@@ -148,13 +154,15 @@ impl DropReason {
             DropReason::NoBuffer => "no_buffer",
             DropReason::RealServerRemoved => "real_server_removed",
             DropReason::NoHeadroom => "no_headroom",
+            DropReason::IcmpMalformed => "icmp_malformed",
+            DropReason::IcmpNoConnection => "icmp_no_connection",
             DropReason::TunnelTooBig => "tunnel_too_big",
         }
     }
 }
 
 /// One worker's counters.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Stats {
     /// Frames handed to the engine.
     pub rx_frames: u64,
@@ -172,6 +180,8 @@ pub struct Stats {
     pub icmp_echo_replies: u64,
     /// ICMP errors the director originated (fragmentation needed).
     pub icmp_errors_sent: u64,
+    /// ICMP errors about tracked connections passed to the other end.
+    pub icmp_relayed: u64,
     /// Connections created.
     pub conns_created: u64,
     /// Connections expired or removed.
@@ -182,6 +192,27 @@ pub struct Stats {
     pub wrong_worker: u64,
     /// Drops by reason, indexed by `DropReason as usize`.
     pub drops: [u64; DropReason::COUNT],
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            rx_frames: 0,
+            tx_frames: 0,
+            forwarded: 0,
+            arp_replies: 0,
+            arp_requests: 0,
+            arp_replies_received: 0,
+            icmp_echo_replies: 0,
+            icmp_errors_sent: 0,
+            icmp_relayed: 0,
+            conns_created: 0,
+            conns_expired: 0,
+            neighbour_held: 0,
+            wrong_worker: 0,
+            drops: [0; DropReason::COUNT],
+        }
+    }
 }
 
 impl Stats {
@@ -211,6 +242,7 @@ impl Stats {
         self.arp_replies_received += o.arp_replies_received;
         self.icmp_echo_replies += o.icmp_echo_replies;
         self.icmp_errors_sent += o.icmp_errors_sent;
+        self.icmp_relayed += o.icmp_relayed;
         self.conns_created += o.conns_created;
         self.conns_expired += o.conns_expired;
         self.neighbour_held += o.neighbour_held;

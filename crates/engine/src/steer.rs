@@ -2,9 +2,11 @@
 //! both directions of a connection must reach the same worker whatever queue the NIC put them
 //! on. The owner is a pure function of the frame:
 //!
-//! - client → service (NAT, DR, TUN, FullNAT inbound): hash of the client's address and port;
+//! - client → service (NAT, DR, TUN, FullNAT inbound): hash of the client's address;
 //! - real server → client (NAT replies): the same hash, of the destination this time, which
 //!   is the client;
+//! - ICMP errors: as the flow they quote (from a client: by its source; towards a client: by
+//!   its destination; to a LIP: by the quoted local port);
 //! - real server → LIP (FullNAT replies): the local port, which the owner chose from its own
 //!   share of the port space (`lport % workers == owner`, as DPVS partitions its sa_pool);
 //! - ARP: every worker, since every worker resolves next hops for itself.
@@ -27,15 +29,19 @@ pub enum Owner {
     All,
 }
 
-/// The worker that owns connections of the client `addr:port` among `workers`.
+/// The worker that owns the connections of the client `addr` among `workers`.
+///
+/// By the client's address alone, not its port: all of a client's connections then live on
+/// one worker, so its persistence templates (one client, many connections and ports, IPVS
+/// `-p`) and the schedulers' per-worker state see all of them, with no state shared between
+/// workers. The price: one very busy client address cannot use more than one worker.
 #[inline]
-pub fn client_owner(addr: Ipv4Addr, port: u16, workers: u16) -> u16 {
+pub fn client_owner(addr: Ipv4Addr, workers: u16) -> u16 {
     if workers <= 1 {
         return 0;
     }
-    // A multiplicative hash (Knuth) of the 48-bit endpoint; the high bits are the best mixed.
-    let x =
-        (u64::from(u32::from(addr)) << 16 | u64::from(port)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    // A multiplicative hash (Knuth); the high bits are the best mixed.
+    let x = u64::from(u32::from(addr)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     ((x >> 32) % u64::from(workers)) as u16
 }
 
@@ -66,22 +72,26 @@ pub fn owner(dir: &Director, frame: &[u8], workers: u16, receiver: u16) -> Owner
     let Ok(ip) = ipv4::Packet::new_checked(eth.payload()) else {
         return Owner::Worker(receiver);
     };
-    let proto = ip.protocol();
-    if proto != ipv4::protocol::TCP && proto != ipv4::protocol::UDP {
-        // ICMP and the rest: by source, so that a conversation stays on one worker.
-        return Owner::Worker(client_owner(ip.src(), 0, workers));
-    }
-    let Some((sport, dport)) = rvs_wire::l4_ports(ip.payload(), 0) else {
-        return Owner::Worker(receiver);
-    };
     let (src, dst) = (ip.src(), ip.dst());
+    let lport = match ip.protocol() {
+        ipv4::protocol::TCP | ipv4::protocol::UDP => {
+            let Some((_, dport)) = rvs_wire::l4_ports(ip.payload(), 0) else {
+                return Owner::Worker(receiver);
+            };
+            Some(dport)
+        }
+        // An ICMP error to a LIP quotes the packet the director sent from LIP:lport.
+        ipv4::protocol::ICMP => crate::forward::quoted_flow(eth.payload()).map(|q| q.src_port),
+        _ => None,
+    };
     if dir.is_lip(dst) {
-        return Owner::Worker(lport_owner(dport, workers));
+        return Owner::Worker(lport.map_or(receiver, |p| lport_owner(p, workers)));
     }
-    if dir.is_service_destination(proto, dst, dport) {
-        return Owner::Worker(client_owner(src, sport, workers));
+    // To one of our addresses (a VIP or DIP): from a client. Otherwise towards one.
+    if dir.local(dst).is_some() {
+        return Owner::Worker(client_owner(src, workers));
     }
-    Owner::Worker(client_owner(dst, dport, workers))
+    Owner::Worker(client_owner(dst, workers))
 }
 
 #[cfg(test)]
@@ -91,15 +101,16 @@ mod tests {
     #[test]
     fn the_client_hash_spreads_and_is_stable() {
         let mut seen = [0u32; 4];
-        for p in 0..4000u16 {
-            let w = client_owner(Ipv4Addr::new(198, 18, 0, 2), 30000 + p, 4);
+        for i in 0..4000u32 {
+            let a = Ipv4Addr::from(0xC612_0000 + i);
+            let w = client_owner(a, 4);
             seen[usize::from(w)] += 1;
-            assert_eq!(w, client_owner(Ipv4Addr::new(198, 18, 0, 2), 30000 + p, 4));
+            assert_eq!(w, client_owner(a, 4));
         }
         for n in seen {
             assert!((800..1200).contains(&n), "uneven spread {seen:?}");
         }
-        assert_eq!(client_owner(Ipv4Addr::new(1, 2, 3, 4), 5, 1), 0);
+        assert_eq!(client_owner(Ipv4Addr::new(1, 2, 3, 4), 1), 0);
     }
 
     #[test]

@@ -450,7 +450,7 @@ impl<B: PacketBuf> Worker<B> {
                 },
                 Err(_) => return Action::Drop(DropReason::UdpMalformed),
             },
-            ipv4::protocol::ICMP => return self.icmp(port, frame, dst),
+            ipv4::protocol::ICMP => return self.icmp(now, port, frame, dst),
             _ => {
                 return Action::Drop(if self.dir.local(dst).is_some() {
                     DropReason::LocalUnhandled
@@ -466,10 +466,10 @@ impl<B: PacketBuf> Worker<B> {
             let k = &l4.key;
             let owner = if self.dir.is_lip(k.dst) {
                 steer::lport_owner(k.dst_port, self.cfg.workers)
-            } else if self.dir.is_service_destination(proto, k.dst, k.dst_port) {
-                steer::client_owner(k.src, k.src_port, self.cfg.workers)
+            } else if self.dir.local(k.dst).is_some() {
+                steer::client_owner(k.src, self.cfg.workers)
             } else {
-                steer::client_owner(k.dst, k.dst_port, self.cfg.workers)
+                steer::client_owner(k.dst, self.cfg.workers)
             };
             if owner != self.cfg.id {
                 self.stats.wrong_worker += 1;
@@ -519,7 +519,19 @@ impl<B: PacketBuf> Worker<B> {
 
     /// ICMP for our own addresses: answer echo requests (RFC 792); anything else addressed to
     /// us is not handled here yet.
-    fn icmp(&mut self, port: PortIdx, frame: &mut [u8], dst: Ipv4Addr) -> Action {
+    fn icmp(&mut self, now: u64, port: PortIdx, frame: &mut [u8], dst: Ipv4Addr) -> Action {
+        let l3 = ethernet::HEADER_LEN;
+        let is_error = ipv4::Packet::new_checked(&frame[l3..])
+            .ok()
+            .and_then(|ip| {
+                icmpv4::Packet::new_checked(ip.payload())
+                    .ok()
+                    .map(|i| i.is_error())
+            })
+            .unwrap_or(false);
+        if is_error {
+            return self.icmp_relay(now, frame);
+        }
         if self.dir.local(dst).is_none() {
             return Action::Drop(DropReason::NoService);
         }
@@ -531,6 +543,104 @@ impl<B: PacketBuf> Worker<B> {
             Action::Reply
         } else {
             Action::Drop(DropReason::LocalUnhandled)
+        }
+    }
+
+    /// An ICMP error (unreachable, time exceeded, …) quoting a packet of a tracked connection
+    /// goes to that connection's other end, translated as the kernel's ip_vs_nat_icmp does:
+    /// from the real server's side the outer source and the quoted destination become the
+    /// VIP:vport; from the client's side the outer destination and the quoted source become
+    /// the RIP:rport. DR and TUN pass the client's errors to the real server unchanged.
+    fn icmp_relay(&mut self, now: u64, frame: &mut [u8]) -> Action {
+        let l3 = ethernet::HEADER_LEN;
+        if !forward::icmp_checksum_ok(&frame[l3..]) {
+            return Action::Drop(DropReason::IcmpMalformed);
+        }
+        let Some(q) = forward::quoted_flow(&frame[l3..]) else {
+            return Action::Drop(DropReason::IcmpMalformed);
+        };
+        // The quoted packet travelled the other way: its reverse is the key of this one.
+        let key = FlowKey {
+            proto: q.proto,
+            src: q.dst,
+            src_port: q.dst_port,
+            dst: q.src,
+            dst_port: q.src_port,
+        };
+        let Some((id, dir)) = self.conns.lookup(&key) else {
+            return Action::Drop(DropReason::IcmpNoConnection);
+        };
+        let Some(e) = self.conns.get(id) else {
+            return Action::Drop(DropReason::IcmpNoConnection);
+        };
+        if e.expires_ns <= now || !e.data.alive.load(Ordering::Relaxed) {
+            return Action::Drop(DropReason::IcmpNoConnection);
+        }
+        let c = &e.data;
+        let (method, vip, vport, rip, rport) = (c.method, c.vip, c.vport, c.rip, c.rport);
+        let client = (e.in_key.src, e.in_key.src_port);
+        self.stats.icmp_relayed += 1;
+        match (method, dir) {
+            (Method::Nat, Dir::Outbound) => {
+                if !forward::decrement_ttl(&mut frame[l3..]) {
+                    return Action::Drop(DropReason::TtlExceeded);
+                }
+                forward::icmp_translate(
+                    &mut frame[l3..],
+                    Some(vip),
+                    None,
+                    None,
+                    Some((vip, vport)),
+                );
+                self.route_to(client.0)
+            }
+            (Method::Nat, Dir::Inbound) => {
+                if !forward::decrement_ttl(&mut frame[l3..]) {
+                    return Action::Drop(DropReason::TtlExceeded);
+                }
+                forward::icmp_translate(
+                    &mut frame[l3..],
+                    None,
+                    Some(rip),
+                    Some((rip, rport)),
+                    None,
+                );
+                self.route_to(rip)
+            }
+            (Method::Dr, Dir::Inbound) => match self.dir.routes.lookup(rip) {
+                Some(nh) => Action::Forward {
+                    port: nh.port,
+                    next_hop: rip,
+                    encap: None,
+                },
+                None => Action::Drop(DropReason::NoRoute),
+            },
+            (Method::Tun, Dir::Inbound) => {
+                let Some(nh) = self.dir.routes.lookup(rip) else {
+                    return Action::Drop(DropReason::NoRoute);
+                };
+                match self.dir.port(nh.port).and_then(|p| p.source_for(nh.addr)) {
+                    Some(dip) => Action::Forward {
+                        port: nh.port,
+                        next_hop: nh.addr,
+                        encap: Some((dip, rip)),
+                    },
+                    None => Action::Drop(DropReason::NoSourceAddress),
+                }
+            }
+            _ => Action::Drop(DropReason::IcmpNoConnection),
+        }
+    }
+
+    /// Forward to `dst` by the routing table.
+    fn route_to(&self, dst: Ipv4Addr) -> Action {
+        match self.dir.routes.lookup(dst) {
+            Some(nh) => Action::Forward {
+                port: nh.port,
+                next_hop: nh.addr,
+                encap: None,
+            },
+            None => Action::Drop(DropReason::NoRoute),
         }
     }
 
