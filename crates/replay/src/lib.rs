@@ -232,7 +232,7 @@ impl Replayer {
             self.worker.set_director(Arc::new(dir));
             if let ipvsadm::Command::Set(tcp, tcpfin, udp) = e.command {
                 self.timeouts.apply_ipvsadm_set(tcp, tcpfin, udp);
-                self.worker.set_timeouts(self.timeouts.clone());
+                self.worker.set_timeouts(self.timeouts);
             }
         }
         Ok(())

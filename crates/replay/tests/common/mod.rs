@@ -79,7 +79,7 @@ pub fn write_pcap_res(path: &Path, frames: &[(u64, Vec<u8>)], res: TsResolution)
 }
 
 /// Frames of a pcap with their absolute times (ns) and the file's resolution.
-pub fn read_pcap(path: &Path) -> (Vec<(u64, Vec<u8>)>, TsResolution) {
+pub fn read_pcap(path: &Path) -> (Frames, TsResolution) {
     let mut r = PcapReader::new(File::open(path).unwrap()).unwrap();
     let res = r.header().ts_resolution;
     assert_eq!(r.header().datalink, pcap_file::DataLink::ETHERNET);
@@ -171,11 +171,14 @@ impl<'a> Case<'a> {
     }
 }
 
+/// Frames of a capture with their absolute times (ns).
+pub type Frames = Vec<(u64, Vec<u8>)>;
+
 pub struct Replayed {
     /// The decisions file, verbatim.
     pub text: String,
     /// OUT.pcap's frames and resolution, when asked for.
-    pub out: Option<(Vec<(u64, Vec<u8>)>, TsResolution)>,
+    pub out: Option<(Frames, TsResolution)>,
     pub summary: rvs_replay::Summary,
 }
 
