@@ -19,6 +19,7 @@ pub mod director;
 pub mod forward;
 pub mod lip;
 pub mod neigh;
+pub mod persist;
 pub mod route;
 pub mod stats;
 pub mod steer;
