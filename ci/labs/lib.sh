@@ -26,7 +26,8 @@ RVSD="${RVSD:-$REPO/target/release/rvsd}"
 RVSD_READY_TIMEOUT="${RVSD_READY_TIMEOUT:-30}"
 CURL_MAX_TIME="${CURL_MAX_TIME:-5}"
 LAB_KEEP="${LAB_KEEP:-0}"
-# EAL lcores for rvsd: the main lcore plus one per worker (a lab with workers = 2 sets 0-2).
+# EAL --lcores for rvsd: the main lcore plus one per worker. A lab with workers = 2 on this
+# 2-core machine maps 3 lcores onto the 2 CPUs: "(0-2)@(0-1)".
 RVSD_LCORES="${RVSD_LCORES:-0-1}"
 # A lab sets LAB_IPV6=1 before creating namespaces to keep IPv6 on (DAD off, so addresses are
 # usable at once); by default IPv6 is disabled everywhere so no stray NDP/MLD reaches the director.
@@ -298,7 +299,7 @@ start_rvsd() {
     local ns="$1" toml="$2"
     RVSD_LOG="$TMP/rvsd.log"
     log "starting $RVSD --config $toml in $ns"
-    ip netns exec "$ns" "$RVSD" --config "$toml" -- -l "$RVSD_LCORES" --no-huge -m 512 --no-shconf --no-pci --no-telemetry \
+    ip netns exec "$ns" "$RVSD" --config "$toml" -- --lcores "$RVSD_LCORES" --no-huge -m 512 --no-shconf --no-pci --no-telemetry \
         --file-prefix "$UNIQ" --log-level=lib.eal:warning >"$RVSD_LOG" 2>&1 &
     RVSD_PID=$!
     local deadline=$((SECONDS + RVSD_READY_TIMEOUT))

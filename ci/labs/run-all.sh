@@ -2,8 +2,11 @@
 # Runs the LVS.md labs one after the other, each bounded by LAB_TIMEOUT seconds, and prints
 # "labs: N passed, N failed". Exits non-zero if any lab failed.
 #
-# Usage: ci/labs/run-all.sh [LAB...]     LAB is nat or dr (default: all of them)
+# Usage: ci/labs/run-all.sh [LAB...]     LAB is nat, dr, fwmark, tun, fullnat, nat6 or nat2w
+#        (default: nat dr, plus fwmark tun fullnat nat6 nat2w with LABS_EXTRA=1)
 # Env:   DIRECTOR=rvsd|kernel (default rvsd), RVSD=path to rvsd (default target/release/rvsd),
+#        LABS_EXTRA=1 adds the labs whose rvsd features are still being built (default 0, so CI
+#        stays green until rvsd catches up; see README.md for each lab's status),
 #        LAB_TIMEOUT (default 180), plus what the labs read (see lib.sh).
 set -uo pipefail
 
@@ -12,6 +15,9 @@ timeout_s="${LAB_TIMEOUT:-180}"
 labs=("$@")
 if [ ${#labs[@]} -eq 0 ]; then
     labs=(nat dr)
+    if [ "${LABS_EXTRA:-0}" = 1 ]; then
+        labs+=(fwmark tun fullnat nat6 nat2w)
+    fi
 fi
 
 passed=0
