@@ -64,6 +64,8 @@ pub struct PortInfo {
     pub addrs: Vec<Ipv4Net>,
     /// Largest IPv4 packet it sends.
     pub mtu: u16,
+    /// FullNAT local addresses (LIPs) for real servers reached through this port.
+    pub lips: Vec<Ipv4Addr>,
 }
 
 impl PortInfo {
@@ -115,6 +117,16 @@ pub struct Service {
     pub dests: Vec<Dest>,
     /// The same real servers, same order, with what forwarding needs.
     pub servers: Vec<RealServer>,
+    /// The firewall mark of a firewall-mark service.
+    pub fwmark: Option<u32>,
+    /// Persistence timeout (ipvsadm -p), 0 = none.
+    pub persistence_ns: u64,
+    /// Persistence granularity as a prefix length (ipvsadm -M).
+    pub persistence_prefix: u8,
+    /// One-packet scheduling for UDP (ipvsadm -o).
+    pub one_packet: bool,
+    /// FullNAT local addresses of this service, overriding the ports'.
+    pub lips: Vec<Ipv4Addr>,
 }
 
 /// Which of the director's own addresses an address is.
@@ -187,6 +199,7 @@ impl Director {
                 mac: *mac,
                 addrs: p.addresses.clone(),
                 mtu: p.mtu,
+                lips: Vec::new(),
             })
             .collect();
         let port_idx = |name: &str| {
@@ -303,6 +316,11 @@ impl Director {
                 scheduler: s.scheduler.clone(),
                 dests,
                 servers,
+                fwmark: None,
+                persistence_ns: 0,
+                persistence_prefix: 32,
+                one_packet: false,
+                lips: Vec::new(),
             });
         }
 
@@ -385,6 +403,15 @@ impl Director {
     #[inline]
     pub fn is_service_destination(&self, proto: u8, dst: Ipv4Addr, dport: u16) -> bool {
         self.svc_index.contains_key(&(proto, dst, dport))
+    }
+
+    /// Every FullNAT local address, of ports and services.
+    pub fn lips(&self) -> impl Iterator<Item = Ipv4Addr> + '_ {
+        self.ports
+            .iter()
+            .flat_map(|p| p.lips.iter())
+            .chain(self.services.iter().flat_map(|s| s.lips.iter()))
+            .copied()
     }
 
     /// Whether `addr` is one of the FullNAT local addresses (LIPs).

@@ -288,3 +288,64 @@ pub fn icmp_checksum_ok(ip: &[u8]) -> bool {
         })
         .unwrap_or(false)
 }
+
+/// FullNAT, client → real server: CIP:cport → VIP:vport becomes LIP:lport → RIP:rport.
+#[inline]
+pub fn fullnat_rewrite_in(ip: &mut [u8], lip: Ipv4Addr, lport: u16, rip: Ipv4Addr, rport: u16) {
+    rewrite_endpoint(ip, lip, lport, End::Src);
+    rewrite_endpoint(ip, rip, rport, End::Dst);
+}
+
+/// FullNAT, real server → client: RIP:rport → LIP:lport becomes VIP:vport → CIP:cport.
+#[inline]
+pub fn fullnat_rewrite_out(ip: &mut [u8], vip: Ipv4Addr, vport: u16, cip: Ipv4Addr, cport: u16) {
+    rewrite_endpoint(ip, vip, vport, End::Src);
+    rewrite_endpoint(ip, cip, cport, End::Dst);
+}
+
+/// TCP option kind of TOA, "TCP option address": the client's port and IPv4 address given to
+/// the real server on the SYN, as Alibaba's LVS and DPVS do.
+pub const TOA_KIND: u8 = 254;
+/// Length of the TOA option: kind, length, port (2), IPv4 address (4).
+pub const TOA_LEN: usize = 8;
+
+/// Insert the TOA option (kind 254, length 8: client port and IPv4 address) at the end of the
+/// TCP options of the SYN in `frame`, whose buffer already holds [`TOA_LEN`] spare bytes
+/// past the IP packet; lower the MSS by as much so the RS's segments still fit; fix lengths
+/// and recompute the TCP and IP checksums (a SYN carries little, so a full sum is cheap).
+/// Returns false, changing nothing, when the TCP header has no room for 8 more bytes of
+/// options (60-byte limit, RFC 793).
+pub fn insert_toa(frame: &mut [u8], client: Ipv4Addr, cport: u16) -> bool {
+    let l3 = ethernet::HEADER_LEN;
+    let Ok(ip) = ipv4::Packet::new_checked(&frame[l3..]) else {
+        return false;
+    };
+    let (hl, total) = (ip.header_len(), usize::from(ip.total_len()));
+    let Ok(t) = tcp::Packet::new_checked(ip.payload()) else {
+        return false;
+    };
+    let th = t.header_len();
+    let end = l3 + total;
+    if th + TOA_LEN > 60 || frame.len() < end + TOA_LEN || total + TOA_LEN > usize::from(u16::MAX) {
+        return false;
+    }
+    let opt_at = l3 + hl + th;
+    frame.copy_within(opt_at..end, opt_at + TOA_LEN);
+    let [p0, p1] = cport.to_be_bytes();
+    let [a, b, c, d] = client.octets();
+    frame[opt_at..opt_at + TOA_LEN].copy_from_slice(&[TOA_KIND, TOA_LEN as u8, p0, p1, a, b, c, d]);
+    let Ok(mut ip) = ipv4::Packet::new_checked(&mut frame[l3..end + TOA_LEN]) else {
+        return false;
+    };
+    ip.set_total_len((total + TOA_LEN) as u16);
+    ip.fill_checksum();
+    let (src, dst) = (ip.src(), ip.dst());
+    let seg = ip.payload_mut();
+    let mut t = tcp::Packet::new_unchecked(seg);
+    t.set_header_len(th + TOA_LEN);
+    if let Some(mss) = t.mss() {
+        t.set_mss_incremental(mss.saturating_sub(TOA_LEN as u16));
+    }
+    t.fill_checksum_v4(src, dst);
+    true
+}

@@ -198,9 +198,15 @@ mod tests {
         assert_eq!((k.proto, k.src_port, k.dst_port), (6, 0, 80));
         let m = Templates::key(6, ip("198.18.0.77"), 32, ip("198.18.0.100"), 443, Some(66));
         let m2 = Templates::key(17, ip("198.18.0.77"), 32, ip("198.18.0.100"), 80, Some(66));
-        assert_eq!(m, m2, "one template for every protocol and port of the mark");
+        assert_eq!(
+            m, m2,
+            "one template for every protocol and port of the mark"
+        );
         assert_eq!(m.src, ip("198.18.0.77"));
-        assert_eq!(Templates::key(6, ip("1.2.3.4"), 0, ip("9.9.9.9"), 1, None).src, ip("0.0.0.0"));
+        assert_eq!(
+            Templates::key(6, ip("1.2.3.4"), 0, ip("9.9.9.9"), 1, None).src,
+            ip("0.0.0.0")
+        );
     }
 
     #[test]

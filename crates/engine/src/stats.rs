@@ -73,6 +73,8 @@ pub enum DropReason {
     IcmpMalformed,
     /// An ICMP error quoting a flow the director does not track.
     IcmpNoConnection,
+    /// Every FullNAT local port of the LIPs for this real server is in use.
+    LipExhausted,
     /// A packet without DF too big for the tunnel once wrapped: the director does not
     /// fragment (a packet with DF gets "fragmentation needed" instead).
     TunnelTooBig,
@@ -80,7 +82,7 @@ pub enum DropReason {
 
 impl DropReason {
     /// Every reason, in declaration order (index = `reason as usize`).
-    pub const ALL: [DropReason; 34] = [
+    pub const ALL: [DropReason; 35] = [
         DropReason::EthTruncated,
         DropReason::NotOurMac,
         DropReason::UnknownEthertype,
@@ -114,6 +116,7 @@ impl DropReason {
         DropReason::NoHeadroom,
         DropReason::IcmpMalformed,
         DropReason::IcmpNoConnection,
+        DropReason::LipExhausted,
         DropReason::TunnelTooBig,
     ];
 
@@ -156,6 +159,7 @@ impl DropReason {
             DropReason::NoHeadroom => "no_headroom",
             DropReason::IcmpMalformed => "icmp_malformed",
             DropReason::IcmpNoConnection => "icmp_no_connection",
+            DropReason::LipExhausted => "lip_exhausted",
             DropReason::TunnelTooBig => "tunnel_too_big",
         }
     }
@@ -182,6 +186,10 @@ pub struct Stats {
     pub icmp_errors_sent: u64,
     /// ICMP errors about tracked connections passed to the other end.
     pub icmp_relayed: u64,
+    /// FullNAT SYNs given the client's address in a TOA option.
+    pub toa_added: u64,
+    /// FullNAT SYNs with no room left for the TOA option (sent without it).
+    pub toa_no_room: u64,
     /// Connections created.
     pub conns_created: u64,
     /// Connections expired or removed.
@@ -206,6 +214,8 @@ impl Default for Stats {
             icmp_echo_replies: 0,
             icmp_errors_sent: 0,
             icmp_relayed: 0,
+            toa_added: 0,
+            toa_no_room: 0,
             conns_created: 0,
             conns_expired: 0,
             neighbour_held: 0,
@@ -243,6 +253,8 @@ impl Stats {
         self.icmp_echo_replies += o.icmp_echo_replies;
         self.icmp_errors_sent += o.icmp_errors_sent;
         self.icmp_relayed += o.icmp_relayed;
+        self.toa_added += o.toa_added;
+        self.toa_no_room += o.toa_no_room;
         self.conns_created += o.conns_created;
         self.conns_expired += o.conns_expired;
         self.neighbour_held += o.neighbour_held;

@@ -19,9 +19,11 @@ use rvs_sched::{Change, Dest, DestCounters, SchedFlags, SchedInput, Scheduler};
 use rvs_wire::{arp, ethernet, icmpv4, ipip, ipv4, tcp, udp, MacAddr};
 
 use crate::buf::{Io, PacketBuf};
-use crate::director::{Director, PortIdx};
+use crate::director::{Director, PortIdx, RealServer};
 use crate::forward;
+use crate::lip::LipPool;
 use crate::neigh::{Held, Neighbours};
+use crate::persist::Templates;
 use crate::stats::{DropReason, Stats};
 use crate::steer;
 
@@ -79,12 +81,18 @@ pub struct ConnData {
     pub rip: Ipv4Addr,
     /// Real server port.
     pub rport: u16,
+    /// FullNAT local address and port (unspecified and 0 for other methods).
+    pub lip: Ipv4Addr,
+    /// FullNAT local port.
+    pub lport: u16,
     /// The real server's shared counters.
     pub counters: Arc<DestCounters>,
     /// Counted as active (else inactive) in `counters`.
     pub active: bool,
     /// The real server is still part of its service.
     pub alive: Arc<AtomicBool>,
+    /// The persistence template this connection was created through.
+    pub template: Option<FlowKey>,
 }
 
 /// What happened to a packet that opens a connection (a TCP SYN without ACK, or a UDP
@@ -113,8 +121,8 @@ enum Action {
     Forward {
         port: PortIdx,
         next_hop: Ipv4Addr,
-        /// Wrap the IP packet in an outer IPv4 header (source, destination) first (TUN).
-        encap: Option<(Ipv4Addr, Ipv4Addr)>,
+        /// What to do to the frame's length before it leaves.
+        post: Post,
     },
     /// Answer the sender with an ICMP error quoting the packet (RFC 792), e.g. fragmentation
     /// needed with the MTU that fits (RFC 1191).
@@ -123,6 +131,31 @@ enum Action {
         code: u8,
         rest: [u8; 4],
     },
+}
+
+/// Everything the rewrite of one packet needs to know of its connection.
+#[derive(Clone, Copy, Debug)]
+struct Flow {
+    method: Method,
+    client: Ipv4Addr,
+    cport: u16,
+    vip: Ipv4Addr,
+    vport: u16,
+    rip: Ipv4Addr,
+    rport: u16,
+    lip: Ipv4Addr,
+    lport: u16,
+}
+
+/// Changes to a forwarded frame that need its buffer, not just its bytes.
+#[derive(Clone, Copy, Debug)]
+enum Post {
+    /// Nothing more.
+    None,
+    /// Wrap the IP packet in an outer IPv4 header from `.0` to `.1` (TUN).
+    Encap(Ipv4Addr, Ipv4Addr),
+    /// Give the real server the client's address in the TOA option (FullNAT SYN).
+    Toa(Ipv4Addr, u16),
 }
 
 /// Parsed facts of an IPv4 TCP/UDP packet the rest of the path needs.
@@ -137,6 +170,8 @@ pub struct Worker<B> {
     dir: Arc<Director>,
     scheds: Vec<Box<dyn Scheduler>>,
     conns: ConnTable<ConnData>,
+    templates: Templates,
+    lips: LipPool,
     neigh: Neighbours<B>,
     cfg: WorkerConfig,
     decisions: Vec<Decision>,
@@ -153,7 +188,11 @@ impl<B: PacketBuf> Worker<B> {
     pub fn new(dir: Arc<Director>, cfg: WorkerConfig) -> Worker<B> {
         dir.activate();
         let scheds = Self::schedulers(&dir);
+        let mut lips = LipPool::new(cfg.id, cfg.workers);
+        dir.lips().for_each(|l| lips.ensure(l));
         Worker {
+            templates: Templates::new(cfg.max_connections),
+            lips,
             decisions: Vec::new(),
             last_real: None,
             ident: 0,
@@ -199,6 +238,7 @@ impl<B: PacketBuf> Worker<B> {
             scheds.push(kept.unwrap_or_else(|| new_scheduler(s)));
         }
         self.scheds = scheds;
+        new.lips().for_each(|l| self.lips.ensure(l));
         self.dir = new;
     }
 
@@ -256,13 +296,17 @@ impl<B: PacketBuf> Worker<B> {
             Action::Forward {
                 port,
                 next_hop,
-                encap,
+                post,
             } => {
-                if let Some((src, dst)) = encap {
-                    if !self.encapsulate(&mut pkt, src, dst) {
-                        self.stats.drop(DropReason::NoHeadroom);
-                        return;
+                match post {
+                    Post::None => {}
+                    Post::Encap(src, dst) => {
+                        if !self.encapsulate(&mut pkt, src, dst) {
+                            self.stats.drop(DropReason::NoHeadroom);
+                            return;
+                        }
                     }
+                    Post::Toa(client, cport) => self.add_toa(&mut pkt, client, cport),
                 }
                 self.stats.forwarded += 1;
                 self.transmit(now_ns, port, next_hop, pkt, io);
@@ -279,11 +323,21 @@ impl<B: PacketBuf> Worker<B> {
     /// Timers: expire connections, probe and give up on neighbours. Call every few
     /// milliseconds between bursts.
     pub fn tick(&mut self, now_ns: u64, io: &mut impl Io<B>) {
-        let stats = &mut self.stats;
-        self.conns.expire(now_ns, self.cfg.expire_budget, |_, e| {
-            release_counters(&e.data);
-            stats.conns_expired += 1;
-        });
+        {
+            let Worker {
+                conns,
+                lips,
+                templates,
+                stats,
+                cfg,
+                ..
+            } = self;
+            conns.expire(now_ns, cfg.expire_budget, |_, e| {
+                retire(&e.data, lips, templates);
+                stats.conns_expired += 1;
+            });
+            templates.expire(now_ns);
+        }
         let Worker {
             neigh, dir, stats, ..
         } = self;
@@ -481,7 +535,7 @@ impl<B: PacketBuf> Worker<B> {
             // slots) has not reaped it yet: the packet meets the table as the kernel's would.
             if self.conns.get(id).is_some_and(|e| e.expires_ns <= now) {
                 if let Some(old) = self.conns.remove(id) {
-                    release_counters(&old.data);
+                    retire(&old.data, &mut self.lips, &mut self.templates);
                     self.stats.conns_expired += 1;
                 }
                 hit = None;
@@ -578,6 +632,7 @@ impl<B: PacketBuf> Worker<B> {
         }
         let c = &e.data;
         let (method, vip, vport, rip, rport) = (c.method, c.vip, c.vport, c.rip, c.rport);
+        let (lip, lport) = (c.lip, c.lport);
         let client = (e.in_key.src, e.in_key.src_port);
         self.stats.icmp_relayed += 1;
         match (method, dir) {
@@ -607,11 +662,39 @@ impl<B: PacketBuf> Worker<B> {
                 );
                 self.route_to(rip)
             }
+            (Method::FullNat, Dir::Outbound) => {
+                // About LIP:lport → RIP:rport: the client hears of its own packet to the VIP.
+                if !forward::decrement_ttl(&mut frame[l3..]) {
+                    return Action::Drop(DropReason::TtlExceeded);
+                }
+                forward::icmp_translate(
+                    &mut frame[l3..],
+                    Some(vip),
+                    Some(client.0),
+                    Some(client),
+                    Some((vip, vport)),
+                );
+                self.route_to(client.0)
+            }
+            (Method::FullNat, Dir::Inbound) => {
+                // About VIP:vport → CIP:cport: the RS hears of its own packet to the LIP.
+                if !forward::decrement_ttl(&mut frame[l3..]) {
+                    return Action::Drop(DropReason::TtlExceeded);
+                }
+                forward::icmp_translate(
+                    &mut frame[l3..],
+                    Some(lip),
+                    Some(rip),
+                    Some((rip, rport)),
+                    Some((lip, lport)),
+                );
+                self.route_to(rip)
+            }
             (Method::Dr, Dir::Inbound) => match self.dir.routes.lookup(rip) {
                 Some(nh) => Action::Forward {
                     port: nh.port,
                     next_hop: rip,
-                    encap: None,
+                    post: Post::None,
                 },
                 None => Action::Drop(DropReason::NoRoute),
             },
@@ -623,7 +706,7 @@ impl<B: PacketBuf> Worker<B> {
                     Some(dip) => Action::Forward {
                         port: nh.port,
                         next_hop: nh.addr,
-                        encap: Some((dip, rip)),
+                        post: Post::Encap(dip, rip),
                     },
                     None => Action::Drop(DropReason::NoSourceAddress),
                 }
@@ -638,7 +721,7 @@ impl<B: PacketBuf> Worker<B> {
             Some(nh) => Action::Forward {
                 port: nh.port,
                 next_hop: nh.addr,
-                encap: None,
+                post: Post::None,
             },
             None => Action::Drop(DropReason::NoRoute),
         }
@@ -684,7 +767,7 @@ impl<B: PacketBuf> Worker<B> {
         };
         if reuse {
             if let Some(old) = self.conns.remove(id) {
-                release_counters(&old.data);
+                retire(&old.data, &mut self.lips, &mut self.templates);
                 self.stats.conns_expired += 1;
             }
             return match self
@@ -700,11 +783,22 @@ impl<B: PacketBuf> Worker<B> {
             return Action::Drop(DropReason::NoConnection);
         };
         let c = &e.data;
-        let (method, vip, vport, rip, rport) = (c.method, c.vip, c.vport, c.rip, c.rport);
-        self.rewrite(method, dir, vip, vport, rip, rport, l4, frame)
+        let flow = Flow {
+            method: c.method,
+            client: e.in_key.src,
+            cport: e.in_key.src_port,
+            vip: c.vip,
+            vport: c.vport,
+            rip: c.rip,
+            rport: c.rport,
+            lip: c.lip,
+            lport: c.lport,
+        };
+        self.rewrite(flow, dir, l4, frame)
     }
 
-    /// A packet for a service with no connection: schedule it and track the new connection.
+    /// A packet for a service with no connection: schedule it (through the client's
+    /// persistence template, if the service has one) and track the new connection.
     fn new_connection(&mut self, now: u64, si: u16, l4: L4, frame: &mut [u8]) -> Action {
         let key = l4.key;
         let state = if key.proto == ipv4::protocol::TCP {
@@ -731,23 +825,87 @@ impl<B: PacketBuf> Worker<B> {
             dst: key.dst.into(),
             dst_port: key.dst_port,
         };
-        let Some(rs) = sched
-            .schedule(&svc.dests, &input, now)
-            .and_then(|i| svc.servers.get(i))
-        else {
-            return Action::Drop(DropReason::NoRealServer);
+        let persistent = svc.persistence_ns > 0;
+        let mut template = None;
+        let rs: RealServer = if persistent {
+            let tkey = Templates::key(
+                key.proto,
+                key.src,
+                svc.persistence_prefix,
+                key.dst,
+                svc.vport,
+                svc.fwmark,
+            );
+            template = Some(tkey);
+            match self.templates.follow(&tkey, now) {
+                Some(rs) => rs,
+                None => {
+                    let Some(rs) = sched
+                        .schedule(&svc.dests, &input, now)
+                        .and_then(|i| svc.servers.get(i))
+                    else {
+                        return Action::Drop(DropReason::NoRealServer);
+                    };
+                    if !self.templates.create(tkey, rs, svc.persistence_ns, now) {
+                        return Action::Drop(DropReason::ConnTableFull);
+                    }
+                    rs.clone()
+                }
+            }
+        } else {
+            match sched
+                .schedule(&svc.dests, &input, now)
+                .and_then(|i| svc.servers.get(i))
+            {
+                Some(rs) => rs.clone(),
+                None => return Action::Drop(DropReason::NoRealServer),
+            }
+        };
+        // ip_vs_sched_persist / ip_vs_schedule: the real server's port, unless it has none
+        // (firewall-mark services keep the packet's port) or a persistent service takes a
+        // port other than its own.
+        let rport = if rs.port == 0 || (persistent && key.dst_port != svc.vport) {
+            key.dst_port
+        } else {
+            rs.port
         };
         let method = rs.method;
+        let (lip, lport) = if method == Method::FullNat {
+            let lips: &[Ipv4Addr] = if svc.lips.is_empty() {
+                dir.routes
+                    .lookup(rs.addr)
+                    .and_then(|nh| dir.port(nh.port))
+                    .map_or(&[], |p| &p.lips)
+            } else {
+                &svc.lips
+            };
+            match self.lips.take(lips) {
+                Some(l) => l,
+                None => {
+                    self.release_template(template.as_ref());
+                    return Action::Drop(DropReason::LipExhausted);
+                }
+            }
+        } else {
+            (Ipv4Addr::UNSPECIFIED, 0)
+        };
         let out_key = match method {
             // Replies come back through the director: track them by what the RS sends.
             Method::Nat => Some(FlowKey {
                 proto: key.proto,
                 src: rs.addr,
-                src_port: rs.port,
+                src_port: rport,
                 dst: key.src,
                 dst_port: key.src_port,
             }),
-            _ => None,
+            Method::FullNat => Some(FlowKey {
+                proto: key.proto,
+                src: rs.addr,
+                src_port: rport,
+                dst: lip,
+                dst_port: lport,
+            }),
+            Method::Dr | Method::Tun => None,
         };
         let state = match state {
             State::Tcp(s) => {
@@ -760,6 +918,27 @@ impl<B: PacketBuf> Worker<B> {
             }
             s => s,
         };
+        let flow = Flow {
+            method,
+            client: key.src,
+            cport: key.src_port,
+            vip: key.dst,
+            vport: key.dst_port,
+            rip: rs.addr,
+            rport,
+            lip,
+            lport,
+        };
+        self.stats.conns_created += 1;
+        if svc.one_packet && key.proto == ipv4::protocol::UDP {
+            // ipvsadm -o: every datagram is scheduled on its own; no connection is kept
+            // (IP_VS_CONN_F_ONE_PACKET).
+            if method == Method::FullNat {
+                self.lips.give_back(lip, lport);
+            }
+            self.release_template(template.as_ref());
+            return self.rewrite(flow, Dir::Inbound, l4, frame);
+        }
         let timeout = match state {
             State::Tcp(s) => self.cfg.timeouts.tcp(s),
             _ => self.cfg.timeouts.udp,
@@ -770,100 +949,112 @@ impl<B: PacketBuf> Worker<B> {
             vip: key.dst,
             vport: key.dst_port,
             rip: rs.addr,
-            rport: rs.port,
+            rport,
+            lip,
+            lport,
             counters: Arc::clone(&rs.counters),
             active,
             alive: Arc::clone(&rs.alive),
+            template,
         };
-        match self
+        if let Err(e) = self
             .conns
             .insert(key, out_key, state, now.saturating_add(timeout), data)
         {
-            Ok(_) => {}
-            Err(InsertError::Full) => return Action::Drop(DropReason::ConnTableFull),
-            Err(InsertError::Exists) => return Action::Drop(DropReason::ConnCollision),
+            if method == Method::FullNat {
+                self.lips.give_back(lip, lport);
+            }
+            self.release_template(template.as_ref());
+            self.stats.conns_created -= 1;
+            return Action::Drop(match e {
+                InsertError::Full => DropReason::ConnTableFull,
+                InsertError::Exists => DropReason::ConnCollision,
+            });
         }
         // ip_vs_bind_dest: the new connection counts for its real server (and may set its
         // overload flag at the upper threshold).
         rs.counters.bind(active);
-        self.stats.conns_created += 1;
-        let (rip, rport) = (rs.addr, rs.port);
-        self.rewrite(
-            method,
-            Dir::Inbound,
-            key.dst,
-            key.dst_port,
-            rip,
-            rport,
-            l4,
-            frame,
-        )
+        self.rewrite(flow, Dir::Inbound, l4, frame)
+    }
+
+    fn release_template(&mut self, key: Option<&FlowKey>) {
+        if let Some(k) = key {
+            self.templates.release(k);
+        }
     }
 
     /// Rewrite the IP packet for the connection's forwarding method and direction; say where
     /// it goes next.
-    #[allow(clippy::too_many_arguments)]
-    fn rewrite(
-        &mut self,
-        method: Method,
-        dir: Dir,
-        vip: Ipv4Addr,
-        vport: u16,
-        rip: Ipv4Addr,
-        rport: u16,
-        l4: L4,
-        frame: &mut [u8],
-    ) -> Action {
+    fn rewrite(&mut self, f: Flow, dir: Dir, l4: L4, frame: &mut [u8]) -> Action {
         let l3 = ethernet::HEADER_LEN;
         if dir == Dir::Inbound {
-            self.last_real = Some((rip, rport));
+            self.last_real = Some((f.rip, f.rport));
         }
-        match (method, dir) {
+        match (f.method, dir) {
             (Method::Nat, Dir::Inbound) => {
                 // CIP:cport → VIP:vport becomes CIP:cport → RIP:rport.
                 if !forward::decrement_ttl(&mut frame[l3..]) {
                     return Action::Drop(DropReason::TtlExceeded);
                 }
-                forward::nat_rewrite_dst(&mut frame[l3..], rip, rport);
-                match self.dir.routes.lookup(rip) {
-                    Some(nh) => Action::Forward {
-                        port: nh.port,
-                        next_hop: nh.addr,
-                        encap: None,
-                    },
-                    None => Action::Drop(DropReason::NoRoute),
-                }
+                forward::nat_rewrite_dst(&mut frame[l3..], f.rip, f.rport);
+                self.route_to(f.rip)
             }
             (Method::Nat, Dir::Outbound) => {
                 // RIP:rport → CIP:cport becomes VIP:vport → CIP:cport.
                 if !forward::decrement_ttl(&mut frame[l3..]) {
                     return Action::Drop(DropReason::TtlExceeded);
                 }
-                forward::nat_rewrite_src(&mut frame[l3..], vip, vport);
-                match self.dir.routes.lookup(l4.key.dst) {
-                    Some(nh) => Action::Forward {
-                        port: nh.port,
-                        next_hop: nh.addr,
-                        encap: None,
-                    },
-                    None => Action::Drop(DropReason::NoRoute),
+                forward::nat_rewrite_src(&mut frame[l3..], f.vip, f.vport);
+                self.route_to(f.client)
+            }
+            (Method::FullNat, Dir::Inbound) => {
+                // CIP:cport → VIP:vport becomes LIP:lport → RIP:rport; the RS answers the LIP,
+                // so it needs no route back to the client.
+                if !forward::decrement_ttl(&mut frame[l3..]) {
+                    return Action::Drop(DropReason::TtlExceeded);
                 }
+                forward::fullnat_rewrite_in(&mut frame[l3..], f.lip, f.lport, f.rip, f.rport);
+                match self.route_to(f.rip) {
+                    Action::Forward { port, next_hop, .. } => {
+                        let syn = l4.key.proto == ipv4::protocol::TCP
+                            && l4.tcp_flags & (tcp::Flags::SYN | tcp::Flags::ACK)
+                                == tcp::Flags::SYN;
+                        Action::Forward {
+                            port,
+                            next_hop,
+                            post: if syn {
+                                Post::Toa(f.client, f.cport)
+                            } else {
+                                Post::None
+                            },
+                        }
+                    }
+                    other => other,
+                }
+            }
+            (Method::FullNat, Dir::Outbound) => {
+                // RIP:rport → LIP:lport becomes VIP:vport → CIP:cport.
+                if !forward::decrement_ttl(&mut frame[l3..]) {
+                    return Action::Drop(DropReason::TtlExceeded);
+                }
+                forward::fullnat_rewrite_out(&mut frame[l3..], f.vip, f.vport, f.client, f.cport);
+                self.route_to(f.client)
             }
             (Method::Dr, Dir::Inbound) => {
                 // Only the Ethernet header changes: the frame goes to the RS's MAC, which
                 // must be on a segment of one of our ports (ip_vs_dr_xmit).
-                match self.dir.routes.lookup(rip) {
+                match self.dir.routes.lookup(f.rip) {
                     Some(nh) => Action::Forward {
                         port: nh.port,
-                        next_hop: rip,
-                        encap: None,
+                        next_hop: f.rip,
+                        post: Post::None,
                     },
                     None => Action::Drop(DropReason::NoRoute),
                 }
             }
-            (Method::Tun, Dir::Inbound) => self.tunnel(rip, l4, frame),
-            // Director::new refuses services using methods this engine does not forward yet.
-            _ => Action::Drop(DropReason::NoRoute),
+            (Method::Tun, Dir::Inbound) => self.tunnel(f.rip, l4, frame),
+            // DR and TUN replies do not pass the director; there is no outbound key for them.
+            (Method::Dr | Method::Tun, Dir::Outbound) => Action::Drop(DropReason::NoService),
         }
     }
 
@@ -911,7 +1102,28 @@ impl<B: PacketBuf> Worker<B> {
         Action::Forward {
             port: nh.port,
             next_hop: nh.addr,
-            encap: Some((dip, rip)),
+            post: Post::Encap(dip, rip),
+        }
+    }
+
+    /// Insert the TOA option into the SYN in `pkt`; without room for it the SYN goes on
+    /// without (counted).
+    fn add_toa(&mut self, pkt: &mut B, client: Ipv4Addr, cport: u16) {
+        let l3 = ethernet::HEADER_LEN;
+        let Some(total) = ipv4::Packet::new_checked(&pkt.data()[l3..])
+            .ok()
+            .map(|ip| usize::from(ip.total_len()))
+        else {
+            return;
+        };
+        let old_len = pkt.data().len();
+        if pkt.set_len(l3 + total + forward::TOA_LEN)
+            && forward::insert_toa(pkt.data_mut(), client, cport)
+        {
+            self.stats.toa_added += 1;
+        } else {
+            pkt.set_len(old_len);
+            self.stats.toa_no_room += 1;
         }
     }
 
@@ -1084,10 +1296,17 @@ fn set_active(c: &mut ConnData, active: bool) {
     }
 }
 
-/// A connection is gone: its real server no longer counts it, and its overload flag may
-/// clear (ip_vs_unbind_dest).
-fn release_counters(c: &ConnData) {
+/// A connection is gone: its real server no longer counts it and its overload flag may clear
+/// (ip_vs_unbind_dest), its FullNAT local port goes back to the pool, and its persistence
+/// template controls one connection less.
+fn retire(c: &ConnData, lips: &mut LipPool, templates: &mut Templates) {
     c.counters.unbind(c.active);
+    if c.method == Method::FullNat {
+        lips.give_back(c.lip, c.lport);
+    }
+    if let Some(t) = &c.template {
+        templates.release(t);
+    }
 }
 
 /// Broadcast an ARP request for `target` from `port`.
