@@ -3,64 +3,167 @@
 //! Numbers are `i64` (TOML's integer) and addresses are strings so that validation, not serde,
 //! words the message for an out-of-range number or a malformed address.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::ConfigError;
 
-#[derive(Debug, Deserialize)]
+// Every struct is also `Serialize`: `to_toml` writes a `Config` back through this model, leaving
+// out what is at its default.
+
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Config {
     #[serde(default = "default_workers")]
     pub workers: i64,
     #[serde(default = "default_max_connections")]
     pub max_connections: i64,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub idle_sleep_us: i64,
+    /// Read by `load` only; never written (the services it gives are written instead).
+    #[serde(default, skip_serializing)]
+    pub ipvsadm_rules: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeouts: Option<Timeouts>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control: Option<Control>,
     // Defaulted so that a file without ports gets validation's message, not serde's.
     #[serde(default)]
     pub ports: Vec<Port>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<Route>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub neighbours: Vec<Neighbour>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fwmark: Vec<FwmarkRule>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<Service>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Timeouts {
+    #[serde(default = "default_tcp_timeout")]
+    pub tcp: i64,
+    #[serde(default = "default_tcpfin_timeout")]
+    pub tcpfin: i64,
+    #[serde(default = "default_udp_timeout")]
+    pub udp: i64,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Control {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub socket: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub socket_mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Port {
     pub name: String,
     pub device: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub args: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub addresses: Vec<String>,
-    #[serde(default = "default_mtu")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub local_addresses: Vec<String>,
+    #[serde(default = "default_mtu", skip_serializing_if = "is_default_mtu")]
     pub mtu: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vlan: Option<i64>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub exception_path: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Route {
     pub prefix: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<String>,
     pub port: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Neighbour {
+    pub port: String,
+    pub address: String,
+    pub mac: String,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FwmarkRule {
+    pub mark: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destinations: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ports: Option<Vec<i64>>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Service {
-    pub protocol: String,
-    pub address: String,
+    // Both optional in the file: a firewall-mark service has neither; validation words the
+    // message for a missing one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fwmark: Option<i64>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub ipv6: bool,
     #[serde(default = "default_scheduler")]
     pub scheduler: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sched_flags: Vec<String>,
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub persistence: i64,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persistence_netmask: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub one_packet: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fullnat_local_addresses: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<HealthCheck>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub real_servers: Vec<RealServer>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HealthCheck {
+    #[serde(default = "default_check_kind")]
+    pub kind: String,
+    #[serde(default = "default_check_interval")]
+    pub interval: f64,
+    #[serde(default = "default_check_timeout")]
+    pub timeout: f64,
+    #[serde(default = "default_check_failures")]
+    pub failures: i64,
+    #[serde(default = "default_check_successes")]
+    pub successes: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<i64>,
+    #[serde(default = "default_on_failure")]
+    pub on_failure: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sorry_server: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RealServer {
     pub address: String,
@@ -68,6 +171,10 @@ pub(crate) struct RealServer {
     pub method: String,
     #[serde(default = "default_weight")]
     pub weight: i64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub upper_threshold: i64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lower_threshold: i64,
 }
 
 fn default_workers() -> i64 {
@@ -78,8 +185,32 @@ fn default_max_connections() -> i64 {
     1 << 20
 }
 
-fn default_mtu() -> i64 {
+pub(crate) fn default_mtu() -> i64 {
     1500
+}
+
+fn is_default_mtu(v: &i64) -> bool {
+    *v == default_mtu()
+}
+
+fn is_zero(v: &i64) -> bool {
+    *v == 0
+}
+
+fn is_false(v: &bool) -> bool {
+    !*v
+}
+
+fn default_tcp_timeout() -> i64 {
+    900
+}
+
+fn default_tcpfin_timeout() -> i64 {
+    120
+}
+
+fn default_udp_timeout() -> i64 {
+    300
 }
 
 fn default_scheduler() -> String {
@@ -93,6 +224,30 @@ fn default_method() -> String {
 
 fn default_weight() -> i64 {
     1
+}
+
+fn default_check_kind() -> String {
+    "tcp".to_string()
+}
+
+fn default_check_interval() -> f64 {
+    2.0
+}
+
+fn default_check_timeout() -> f64 {
+    1.0
+}
+
+fn default_check_failures() -> i64 {
+    3
+}
+
+fn default_check_successes() -> i64 {
+    1
+}
+
+fn default_on_failure() -> String {
+    "quiesce".to_string()
 }
 
 /// Parses `text` into the raw model. Malformed TOML gives [`ConfigError::Syntax`]; unknown keys,
@@ -140,6 +295,8 @@ fn schema_error(path: &str, message: &str, at: Option<&str>) -> ConfigError {
     let mut problem = message
         .replace("unknown field", "unknown key")
         .replace("expected i64", "expected an integer")
+        .replace("expected f64", "expected a number")
+        .replace("expected a boolean", "expected true or false")
         .replace("expected a sequence", "expected an array")
         .replace("expected struct", "expected a table");
     if let Some(at) = at {

@@ -1,6 +1,6 @@
 //! The example configurations in the repository's `config/` directory must stay valid.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use rvs_config::{load, Method, Protocol};
@@ -45,13 +45,13 @@ fn nat_lab_is_lab_1() {
 
     assert_eq!(c.services.len(), 1);
     let s = &c.services[0];
-    assert_eq!(s.protocol, Protocol::Tcp);
+    assert_eq!(s.protocol(), Some(Protocol::Tcp));
     assert_eq!(
-        s.address,
-        SocketAddrV4::new(Ipv4Addr::new(198, 18, 0, 100), 80)
+        s.address(),
+        Some(SocketAddr::from((Ipv4Addr::new(198, 18, 0, 100), 80)))
     );
     assert_eq!(s.scheduler, "rr");
-    let rs: Vec<(SocketAddrV4, Method)> = s
+    let rs: Vec<(SocketAddr, Method)> = s
         .real_servers
         .iter()
         .map(|r| (r.address, r.method))
@@ -60,11 +60,11 @@ fn nat_lab_is_lab_1() {
         rs,
         [
             (
-                SocketAddrV4::new(Ipv4Addr::new(198, 18, 1, 10), 80),
+                SocketAddr::from((Ipv4Addr::new(198, 18, 1, 10), 80)),
                 Method::Nat
             ),
             (
-                SocketAddrV4::new(Ipv4Addr::new(198, 18, 1, 20), 80),
+                SocketAddr::from((Ipv4Addr::new(198, 18, 1, 20), 80)),
                 Method::Nat
             ),
         ]
@@ -82,13 +82,13 @@ fn dr_lab_is_lab_2() {
     assert_eq!(c.routes[0].port, c.ports[0].name);
 
     let s = &c.services[0];
-    assert_eq!(s.protocol, Protocol::Tcp);
+    assert_eq!(s.protocol(), Some(Protocol::Tcp));
     assert_eq!(
-        s.address,
-        SocketAddrV4::new(Ipv4Addr::new(198, 18, 1, 200), 80)
+        s.address(),
+        Some(SocketAddr::from((Ipv4Addr::new(198, 18, 1, 200), 80)))
     );
     assert_eq!(s.scheduler, "rr");
-    let rs: Vec<(SocketAddrV4, Method)> = s
+    let rs: Vec<(SocketAddr, Method)> = s
         .real_servers
         .iter()
         .map(|r| (r.address, r.method))
@@ -97,11 +97,11 @@ fn dr_lab_is_lab_2() {
         rs,
         [
             (
-                SocketAddrV4::new(Ipv4Addr::new(198, 18, 1, 10), 80),
+                SocketAddr::from((Ipv4Addr::new(198, 18, 1, 10), 80)),
                 Method::Dr
             ),
             (
-                SocketAddrV4::new(Ipv4Addr::new(198, 18, 1, 20), 80),
+                SocketAddr::from((Ipv4Addr::new(198, 18, 1, 20), 80)),
                 Method::Dr
             ),
         ]

@@ -1,10 +1,10 @@
 //! Good configurations (with their defaults) and one test per refusal, each asserting the exact
 //! key and a fragment of the problem an operator reads.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 
-use rvs_config::{load, parse, ConfigError, Method, Protocol, SCHEDULERS};
+use rvs_config::{load, parse, ConfigError, Method, Protocol, SchedFlags, ServiceKey, SCHEDULERS};
 
 /// Two ports as in the NAT lab; top-level keys must come before this text.
 const PORTS: &str = r#"
@@ -17,6 +17,7 @@ addresses = ["198.18.0.1/24"]
 name = "inside"
 device = "net_af_packet1"
 addresses = ["198.18.1.1/24"]
+local_addresses = ["198.18.1.3"]
 "#;
 
 /// `PORTS` followed by `rest` (routes, services).
@@ -89,10 +90,10 @@ fn minimal_config_gets_the_defaults() {
 fn service_and_real_server_defaults() {
     let c = parse(&service("", &rs("198.18.1.10", ""))).unwrap();
     let s = &c.services[0];
-    assert_eq!(s.protocol, Protocol::Tcp);
+    assert_eq!(s.protocol(), Some(Protocol::Tcp));
     assert_eq!(
-        s.address,
-        SocketAddrV4::new(Ipv4Addr::new(198, 18, 0, 100), 80)
+        s.key,
+        ServiceKey::Tcp(SocketAddr::from((Ipv4Addr::new(198, 18, 0, 100), 80)))
     );
     assert_eq!(s.scheduler, "wlc", "ipvsadm's default scheduler");
     assert_eq!(s.persistence, 0);
@@ -100,10 +101,17 @@ fn service_and_real_server_defaults() {
     // The port defaults to the service's port, the method to DR (ipvsadm -g), the weight to 1.
     assert_eq!(
         r.address,
-        SocketAddrV4::new(Ipv4Addr::new(198, 18, 1, 10), 80)
+        SocketAddr::from((Ipv4Addr::new(198, 18, 1, 10), 80))
     );
     assert_eq!(r.method, Method::Dr);
     assert_eq!(r.weight, 1);
+    assert_eq!((r.upper_threshold, r.lower_threshold), (0, 0));
+    // The keys this crate added later are at their defaults.
+    assert_eq!(s.sched_flags, SchedFlags::default());
+    assert_eq!(s.persistence_prefix_len, 32);
+    assert!(!s.one_packet);
+    assert!(s.fullnat_local_addresses.is_empty());
+    assert_eq!(s.health_check, None);
 }
 
 #[test]
@@ -125,6 +133,7 @@ vlan = 10
 name = "in_2"
 device = "0000:03:00.0"
 addresses = []
+local_addresses = ["198.19.0.3"]
 
 [[routes]]
 prefix = "0.0.0.0/0"
@@ -186,16 +195,16 @@ method = "dr"
     assert_eq!(c.routes[1].port, "in_2");
 
     let s = &c.services[0];
-    assert_eq!(s.protocol, Protocol::Udp);
-    assert_eq!(s.protocol.number(), 17);
+    assert_eq!(s.protocol(), Some(Protocol::Udp));
+    assert_eq!(s.protocol().map(|p| p.number()), Some(17));
     assert_eq!(Protocol::Tcp.number(), 6);
     assert_eq!((s.scheduler.as_str(), s.persistence), ("sh", 300));
-    let got: Vec<(SocketAddrV4, Method, u32)> = s
+    let got: Vec<(SocketAddr, Method, u32)> = s
         .real_servers
         .iter()
         .map(|r| (r.address, r.method, r.weight))
         .collect();
-    let sa = |a: [u8; 4], port| SocketAddrV4::new(Ipv4Addr::from(a), port);
+    let sa = |a: [u8; 4], port| SocketAddr::from((Ipv4Addr::from(a), port));
     assert_eq!(
         got,
         [
@@ -338,7 +347,7 @@ fn unknown_nested_key_is_named_with_its_path_and_line() {
     refused(
         &text,
         "services[0].real_servers[1].wieght",
-        &format!("unknown key `wieght`, expected one of `address`, `method`, `weight` (line {line}, column 1)"),
+        &format!("unknown key `wieght`, expected one of `address`, `method`, `weight`, `upper_threshold`, `lower_threshold` (line {line}, column 1)"),
     );
 }
 
@@ -518,12 +527,17 @@ fn port_address_needs_a_prefix_length() {
     refused(
         &port("198.18.0.1/33"),
         "ports[0].addresses[0]",
-        "is not an IPv4 address with a prefix length",
+        "is not an IP address with a prefix length (like \"198.18.0.1/24\" or \"2001:db8::1/64\")",
     );
     refused(
         &port("outside"),
         "ports[0].addresses[0]",
-        "is not an IPv4 address with a prefix length",
+        "is not an IP address with a prefix length",
+    );
+    refused(
+        &port("2001:db8::1"),
+        "ports[0].addresses[0]",
+        "has no prefix length; write it like \"2001:db8::1/64\"",
     );
 }
 
@@ -659,21 +673,26 @@ fn route_prefix_has_no_host_bits() {
 }
 
 #[test]
-fn route_ipv6_is_not_supported_yet() {
-    refused(
-        &route("prefix = \"::/0\"\nport = \"outside\""),
-        "routes[0].prefix",
-        "IPv6 is not supported yet",
-    );
+fn route_next_hop_family_and_form() {
     refused(
         &route("prefix = \"0.0.0.0/0\"\nvia = \"fe80::1\"\nport = \"outside\""),
         "routes[0].via",
-        "IPv6 is not supported yet",
+        "next hop fe80::1 is IPv6 but the prefix 0.0.0.0/0 is IPv4",
+    );
+    refused(
+        &route("prefix = \"::/0\"\nvia = \"198.18.0.254\"\nport = \"outside\""),
+        "routes[0].via",
+        "next hop 198.18.0.254 is IPv4 but the prefix ::/0 is IPv6",
     );
     refused(
         &route("prefix = \"0.0.0.0/0\"\nvia = \"router\"\nport = \"outside\""),
         "routes[0].via",
-        "\"router\" is not an IPv4 address",
+        "\"router\" is not an IP address",
+    );
+    refused(
+        &route("prefix = \"198.19.0.0\"\nport = \"outside\""),
+        "routes[0].prefix",
+        "\"198.19.0.0\" has no prefix length; write it like \"198.19.0.0/32\"",
     );
 }
 
@@ -745,12 +764,12 @@ fn service_address_needs_a_port() {
     refused(
         &svc("198.18.0.100:0"),
         "services[0].address",
-        "port 0 (a persistent service on all ports) is not supported",
+        "port 0 (every port) is only for a persistent service",
     );
     refused(
         &svc("198.18.0.100:http"),
         "services[0].address",
-        "is not an IPv4 address and port",
+        "is not an IP address and port",
     );
     refused(
         &svc("0.0.0.0:80"),
@@ -760,21 +779,32 @@ fn service_address_needs_a_port() {
 }
 
 #[test]
-fn service_ipv6_is_not_supported_yet() {
+fn service_ipv6_address_forms() {
     let svc = |a: &str| {
         with_ports(&format!(
             "[[services]]\nprotocol = \"tcp\"\naddress = {a:?}\n"
         ))
     };
-    refused(
-        &svc("[2001:db8::1]:80"),
-        "services[0].address",
-        "IPv6 is not supported yet: \"[2001:db8::1]:80\"",
+    let c = parse(&svc("[2001:db8::1]:80")).unwrap();
+    assert_eq!(
+        c.services[0].key,
+        ServiceKey::Tcp("[2001:db8::1]:80".parse().unwrap())
     );
+    assert_eq!(c.services[0].persistence_prefix_len, 128);
     refused(
         &svc("2001:db8::1"),
         "services[0].address",
-        "IPv6 is not supported yet",
+        "\"2001:db8::1\" has no port; write it as IP:port, like \"[2001:db8::1]:80\"",
+    );
+    refused(
+        &svc("[fe80::1]:80"),
+        "services[0].address",
+        "fe80::1 is link-local (fe80::/10) and cannot be a VIP",
+    );
+    refused(
+        &svc("[ff02::1]:80"),
+        "services[0].address",
+        "not a unicast address",
     );
 }
 
@@ -875,8 +905,16 @@ fn method_must_be_known() {
 fn real_server_address_errors() {
     let one = |a: &str| service("", &rs(a, "method = \"nat\""));
     let key = "services[0].real_servers[0].address";
-    refused(&one("2001:db8::10"), key, "IPv6 is not supported yet");
-    refused(&one("[2001:db8::10]:80"), key, "IPv6 is not supported yet");
+    refused(
+        &one("2001:db8::10"),
+        key,
+        "2001:db8::10 is IPv6 but the service is IPv4: method \"nat\" forwards the client's packet",
+    );
+    refused(
+        &one("[2001:db8::10]:80"),
+        key,
+        "is IPv6 but the service is IPv4",
+    );
     refused(
         &one("198.18.1.10:0"),
         key,
@@ -885,7 +923,7 @@ fn real_server_address_errors() {
     refused(
         &one("rs1"),
         key,
-        "\"rs1\" is not an IPv4 address and port; write it as IP or IP:port",
+        "\"rs1\" is not an IP address and port; write it as IP or IP:port",
     );
     refused(&one("255.255.255.255"), key, "is not a unicast address");
     refused(
