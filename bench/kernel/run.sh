@@ -80,6 +80,7 @@ results="$work/results.txt"
 : >"$results"
 failures=0
 started="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 t0=$SECONDS
 
 echo "bench/kernel: $RUNS runs x directors ($DIRECTORS) x modes ($MODES), ${DURATION}s, -c$CONNECTIONS -t$THREADS; kernel = $kernel_note"
@@ -103,6 +104,10 @@ for ((run = 1; run <= RUNS; run++)); do
     done
 done
 elapsed=$((SECONDS - t0))
+load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+# What else ran: the busiest processes outside this benchmark at the end (other users' builds and
+# tests share these 2 cores).
+others="$(ps -eo pcpu=,comm= --sort=-pcpu | awk '$1 >= 5 && $2 !~ /^(wrk|nginx|rvsd|ps|awk)$/ {printf "%s%s %s%%", sep, $2, $1; sep = ", "}' | head -c 300)"
 
 machine="$(lscpu | awk -F': *' '/^Model name/ {print $2}'), $(nproc) CPUs ($(lscpu | awk -F': *' '/^Hypervisor vendor/ {print $2 " guest"}')), $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, kernel $(uname -r)"
 commit="$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)"
@@ -143,6 +148,7 @@ w("")
 w("- date: $started (took ${elapsed} s)")
 w("- commit: $commit; rvsd binary $RVSD built $rvsd_built (newest commit then: $rvsd_commit)")
 w("- machine: $machine")
+w("- load average (1/5/15 min) before: $load_before, after: $load_after; other busy processes at the end: ${others:-none}")
 w("- tools: $versions")
 w("- kernel balancer: $kernel_note")
 w("- rvsd: 1 worker (EAL lcores 0-1: main + worker), \`idle_sleep_us = $RVSD_IDLE_SLEEP_US\`, "
