@@ -37,7 +37,6 @@
 //!   resolution (nanoseconds for pcapng input).
 
 pub mod capture;
-mod shim;
 pub mod timeline;
 
 use std::fmt::Write as _;
@@ -53,8 +52,8 @@ use rvs_engine::worker::Decision;
 use rvs_engine::{Director, PortIdx, Stats, VecBuf, Worker, WorkerConfig};
 use rvs_wire::MacAddr;
 
-use crate::shim as ipvsadm;
 use crate::timeline::{Entry, LineError};
+use rvs_config::ipvsadm;
 
 pub use timeline::{format_seconds, parse_time};
 
@@ -163,8 +162,10 @@ impl Replayer {
         for e in &timeline {
             apply_to(&mut scratch, &macs, e)?;
         }
+        let timeouts = conn_timeouts(&cfg);
         let wc = WorkerConfig {
             max_connections,
+            timeouts,
             // Reap everything due at every tick: the dynamic schedulers must see the same
             // connection counts as after a kernel timer, whatever the backlog.
             expire_budget: usize::MAX,
@@ -178,7 +179,7 @@ impl Replayer {
             io: CaptureIo::default(),
             cfg,
             macs,
-            timeouts: Timeouts::default(),
+            timeouts,
             timeline,
             next_cmd: 0,
             first_ts: None,
@@ -230,9 +231,10 @@ impl Replayer {
             let dir = Director::new(&self.cfg, &self.macs, Some(self.worker.director()))
                 .map_err(|err| line_error(&e, err.to_string()))?;
             self.worker.set_director(Arc::new(dir));
-            if let ipvsadm::Command::Set(tcp, tcpfin, udp) = e.command {
-                self.timeouts.apply_ipvsadm_set(tcp, tcpfin, udp);
-                self.worker.set_timeouts(self.timeouts);
+            let timeouts = conn_timeouts(&self.cfg);
+            if timeouts != self.timeouts {
+                self.timeouts = timeouts;
+                self.worker.set_timeouts(timeouts);
             }
         }
         Ok(())
@@ -252,6 +254,15 @@ impl Replayer {
     pub fn commands_applied(&self) -> usize {
         self.next_cmd
     }
+}
+
+/// The engine's timeouts for the configuration's `[timeouts]` (changed by `--set`): the
+/// kernel's defaults with TCP established, TCP FIN_WAIT and UDP replaced.
+fn conn_timeouts(cfg: &Config) -> Timeouts {
+    let mut t = Timeouts::default();
+    let c = &cfg.timeouts;
+    t.apply_ipvsadm_set(c.tcp, c.tcpfin, c.udp);
+    t
 }
 
 /// Apply one timeline command to `cfg` and check the result compiles for the data path.

@@ -9,13 +9,16 @@
 //!
 //! Blank lines and lines whose first non-blank character is `#` are ignored. The arguments may
 //! start with the word `ipvsadm`, which is skipped, so lines can be pasted from a shell script.
+//! They are split at white space (no shell quoting) and read by `rvs_config::ipvsadm`, with
+//! ipvsadm 1.31's syntax and messages. Commands that only print or read (`-L`, `-S`, `-R`,
+//! `-h`, `-v`) are refused.
 //! Times are non-negative decimals with at most nine fractional digits, read exactly (no
 //! floating point) into nanoseconds, and must not decrease from one command to the next: the
 //! file is applied in its own order, which is then also time order.
 
 use std::fmt;
 
-use crate::shim as ipvsadm;
+use rvs_config::ipvsadm::{self, Command};
 
 /// Nanoseconds in a second.
 pub const SEC_NS: u64 = 1_000_000_000;
@@ -30,7 +33,7 @@ pub struct Entry {
     /// The arguments as written (after the time), for messages.
     pub text: String,
     /// The parsed command.
-    pub command: ipvsadm::Command,
+    pub command: Command,
 }
 
 /// A problem on one line of the timeline.
@@ -84,15 +87,34 @@ pub fn parse(text: &str) -> Result<Vec<Entry>, LineError> {
                 )));
             }
         }
-        let command = ipvsadm::parse_args(&args).map_err(|e| err(e.to_string()))?;
+        let text = args.join(" ");
+        let command = ipvsadm::parse_args(&args).map_err(|e| err(format!("`{text}`: {e}")))?;
+        if let Some(what) = not_a_change(&command) {
+            return Err(err(format!(
+                "`{text}`: {what} does not change the table: a timeline has only -A/-E/-D, -a/-e/-d, -C, \
+                 -Z and --set"
+            )));
+        }
         entries.push(Entry {
             line,
             t_ns,
-            text: args.join(" "),
+            text,
             command,
         });
     }
     Ok(entries)
+}
+
+/// Commands that only print or read (meaningless on a timeline), by name.
+fn not_a_change(c: &Command) -> Option<&'static str> {
+    match c {
+        Command::List(_) => Some("listing (-L)"),
+        Command::Save { .. } => Some("saving (-S)"),
+        Command::Restore => Some("restoring (-R)"),
+        Command::Help => Some("help (-h)"),
+        Command::Version => Some("the version (-v)"),
+        _ => None,
+    }
 }
 
 /// Seconds as written in a timeline (`12`, `12.5`, `0.000001`) to nanoseconds, exactly.

@@ -116,3 +116,26 @@ fn a_packet_stamped_before_its_predecessor_is_handled_at_the_predecessors_time()
     assert_eq!(t, ["0.0", "5.0", "5.0"]);
     assert_eq!(r.summary.late_packets, 1);
 }
+
+#[test]
+fn the_configurations_timeouts_are_the_starting_point() {
+    let cfg = "[[ports]]\nname = \"lan\"\ndevice = \"x\"\n[timeouts]\nudp = 10\n";
+    let client = || udp("172.16.0.2", 5353, "10.0.0.100", 53);
+    let r = Case::new("config-timeouts", vec![(0, client()), (11 * SEC, client())])
+        .config(cfg)
+        .timeline(UDP_RR)
+        .run()
+        .unwrap();
+    assert_eq!(r.reals().len(), 2, "{}", r.text);
+    // And without [timeouts], the kernel's 300 s.
+    let cfg = "[[ports]]\nname = \"lan\"\ndevice = \"x\"\n";
+    let r = Case::new(
+        "config-no-timeouts",
+        vec![(0, client()), (11 * SEC, client())],
+    )
+    .config(cfg)
+    .timeline(UDP_RR)
+    .run()
+    .unwrap();
+    assert_eq!(r.reals().len(), 1, "{}", r.text);
+}

@@ -55,7 +55,20 @@ fn ipvsadm_arguments_that_do_not_parse() {
         Case::new("err-args", one_syn())
             .timeline("0 -A -t 10.0.0.100:80\n0 -A -t 10.0.0.101:80 --bogus\n"),
     );
-    assert!(e.starts_with("ops.txt:2: "), "{e}");
+    assert_eq!(
+        e,
+        "ops.txt:2: `-A -t 10.0.0.101:80 --bogus`: --bogus: unknown option"
+    );
+}
+
+#[test]
+fn commands_that_only_print_are_refused() {
+    let e = error_of(Case::new("err-list", one_syn()).timeline("0 -A -t 10.0.0.100:80\n1 -L -n\n"));
+    assert_eq!(
+        e,
+        "ops.txt:2: `-L -n`: listing (-L) does not change the table: a timeline has only -A/-E/-D, \
+         -a/-e/-d, -C, -Z and --set"
+    );
 }
 
 #[test]
