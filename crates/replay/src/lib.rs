@@ -4,7 +4,12 @@
 //!
 //! ```text
 //! rvs-replay --pcap IN.pcap [--timeline OPS.txt] [--config FILE.toml] [--out OUT.pcap] --decisions OUT.jsonl
+//!            [--max-connections N] [--quiet]
 //! ```
+//!
+//! It prints a one-line summary (packets, commands, decisions, frames out, connections, drops
+//! by reason) on standard error, and exits 0; on an error it prints the file and line (or
+//! packet) and exits 1.
 //!
 //! - **Ports.** Every frame of the capture is taken as received on the director's first port
 //!   (index 0), whatever its destination MAC. Port *i* has the MAC `02:72:76:73:00:`*i+1*
@@ -14,14 +19,22 @@
 //! - **Configuration.** Without `--config` the director has one port (`name = "replay"`, no
 //!   addresses) and no services until the timeline adds them. Either way, when the
 //!   configuration has no default route, an on-link default route `0.0.0.0/0` on the first
-//!   port is added, so that every NAT and DR real server has a next hop.
+//!   port is added, so that every NAT and DR real server has a next hop. The configuration's
+//!   `[timeouts]` are the starting point for `--set`. TUN and FullNAT need a source address
+//!   (a port address, LIPs): give a configuration that has them.
 //! - **Clock.** Time zero is the first packet's timestamp; the engine's clock is nanoseconds
 //!   since then. The clock never goes backwards: a packet stamped earlier than the one before
 //!   it is handled at the earlier packet's time (and counted in [`Summary::late_packets`]).
 //!   Before each packet the worker's timers run up to its time (connections whose timeout
 //!   has passed are gone), interleaved in time order with the timeline commands due.
+//!   Caveat: the engine's connection table reaps in one-second slots, so although a packet
+//!   never matches a connection past its expiry, the counts the dynamic schedulers (lc, wlc,
+//!   sed, nq, …) read may include a connection for up to a second after it expired.
 //! - **Timeline** ([`timeline`]): `<t> <ipvsadm arguments>` per line; a command applies before
-//!   every packet whose time is `>= t`, commands in file order. The whole timeline is checked
+//!   every packet whose time is `>= t`, commands in file order (times must not decrease).
+//!   Commands are read and applied by `rvs_config::ipvsadm`, as ipvsadm 1.31 would; after
+//!   each, the engine gets the new table (connections stay on their real servers, schedulers
+//!   keep their state) and the timeouts `--set` gave. The whole timeline is checked
 //!   before the replay starts — each line parsed and all commands applied in turn to a scratch
 //!   copy of the configuration — so a bad line (including one timed after the last packet) is
 //!   reported with its line number and nothing is replayed, as `ipvsadm -R` stops at the
@@ -29,7 +42,9 @@
 //! - **Decisions.** One JSON line per packet that opens a connection or would have (a TCP SYN
 //!   without ACK to a service, a UDP datagram without a connection to a service):
 //!   `{"t": 12.5, "proto": "tcp", "client": "172.16.0.2:20008", "vip": "10.0.0.100:80", "real": "192.168.1.1:80"}`;
-//!   `"real"` is `null` when the packet was dropped. `t` is the clock in seconds, written
+//!   `"real"` is the real server the packet went to (newly scheduled, or the connection a
+//!   retransmitted SYN matched), `null` when it was dropped; `"vip"` is the packet's
+//!   destination, also for firewall-mark services. `t` is the clock in seconds, written
 //!   exactly from integer nanoseconds with at least one fractional digit and no trailing zeros
 //!   (`3.0`, `12.5`, `0.000001`).
 //! - **OUT.pcap.** Every frame the director transmitted, in order, stamped with the capture
