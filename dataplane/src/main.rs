@@ -35,6 +35,10 @@ struct Cli {
     /// Only validate the configuration and exit (0 when it is valid).
     #[arg(long)]
     check: bool,
+    /// Stop once the ports have received nothing for this many seconds after receiving
+    /// something: for replaying a capture through net_pcap devices.
+    #[arg(long, value_name = "SECONDS")]
+    exit_when_idle: Option<f64>,
     /// Arguments for DPDK's EAL, after `--`.
     #[arg(last = true, value_name = "EAL ARGS")]
     eal: Vec<String>,
@@ -75,7 +79,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
 
-    match run(&cfg, &cli.eal) {
+    match run(&cfg, &cli.eal, cli.exit_when_idle.map(Duration::from_secs_f64)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("rvsd: {e:#}");
@@ -84,7 +88,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cfg: &Config, user_eal: &[String]) -> anyhow::Result<()> {
+fn run(cfg: &Config, user_eal: &[String], exit_when_idle: Option<Duration>) -> anyhow::Result<()> {
     let args = eal_args::build(cfg, user_eal);
     tracing::info!(eal = ?args, "starting EAL");
     let eal = Eal::init(&args).context("DPDK EAL initialisation failed")?;
@@ -252,8 +256,20 @@ fn run(cfg: &Config, user_eal: &[String]) -> anyhow::Result<()> {
         workers,
         director.services.len()
     );
+    let mut seen = 0u64;
+    let mut last_rx = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(50));
+        if let Some(idle) = exit_when_idle {
+            let rx: u64 = ports.iter().map(|p| p.stats().ipackets).sum();
+            if rx != seen {
+                seen = rx;
+                last_rx = Instant::now();
+            } else if seen > 0 && last_rx.elapsed() >= idle {
+                tracing::info!(received = seen, "input drained");
+                stop.store(true, Ordering::Relaxed);
+            }
+        }
     }
     tracing::info!("stopping");
     for j in joins {

@@ -22,6 +22,8 @@ pub const FORGET_NS: u64 = 600 * 1_000_000_000;
 
 struct Entry<B> {
     mac: Option<MacAddr>,
+    /// Configured, not learnt: never probed, forgotten or changed by ARP.
+    permanent: bool,
     confirmed_ns: u64,
     probed_ns: u64,
     probes: u8,
@@ -69,6 +71,7 @@ impl<B> Neighbours<B> {
         }
         let e = self.entries.entry((port, addr)).or_insert_with(|| Entry {
             mac: None,
+            permanent: false,
             confirmed_ns: 0,
             probed_ns: 0,
             probes: 0,
@@ -108,6 +111,7 @@ impl<B> Neighbours<B> {
                 }
                 self.entries.entry((port, addr)).or_insert_with(|| Entry {
                     mac: None,
+                    permanent: false,
                     confirmed_ns: 0,
                     probed_ns: 0,
                     probes: 0,
@@ -116,6 +120,9 @@ impl<B> Neighbours<B> {
                 })
             }
         };
+        if e.permanent {
+            return;
+        }
         e.mac = Some(mac);
         e.confirmed_ns = now_ns;
         e.probes = 0;
@@ -137,6 +144,9 @@ impl<B> Neighbours<B> {
         mut give_up: impl FnMut(B),
     ) {
         self.entries.retain(|&(port, addr), e| {
+            if e.permanent {
+                return true;
+            }
             if e.mac.is_none() {
                 if now_ns.saturating_sub(e.probed_ns) < PROBE_INTERVAL_NS {
                     return true;
@@ -164,6 +174,22 @@ impl<B> Neighbours<B> {
             }
             true
         });
+    }
+
+    /// Pin `addr` on `port` to `mac` (a configured static neighbour, like `ip neigh add ...
+    /// nud permanent`): never probed, forgotten or overridden by ARP.
+    pub fn pin(&mut self, port: PortIdx, addr: Ipv4Addr, mac: MacAddr) {
+        let e = self.entries.entry((port, addr)).or_insert_with(|| Entry {
+            mac: None,
+            permanent: true,
+            confirmed_ns: 0,
+            probed_ns: 0,
+            probes: 0,
+            queue: std::array::from_fn(|_| None),
+            queued: 0,
+        });
+        e.permanent = true;
+        e.mac = Some(mac);
     }
 
     /// Neighbours known or being resolved.
@@ -262,6 +288,18 @@ mod tests {
         n.learn(0, ip("198.18.1.10"), MAC, false, 0, |_, _| {});
         assert_eq!(n.lookup(0, ip("198.18.1.10")), None);
         n.learn(0, ip("198.18.1.10"), MAC, true, 0, |_, _| {});
+        assert_eq!(n.lookup(0, ip("198.18.1.10")), Some(MAC));
+    }
+
+    #[test]
+    fn pinned_neighbours_stay_and_ignore_arp() {
+        let mut n: Neighbours<u8> = Neighbours::new(4);
+        n.pin(0, ip("198.18.1.10"), MAC);
+        let other = MacAddr([2, 0, 0, 0, 0, 9]);
+        n.learn(0, ip("198.18.1.10"), other, true, 0, |_, _| {});
+        let mut probes = 0;
+        n.tick(FORGET_NS * 2, |_, _| probes += 1, |_| {});
+        assert_eq!(probes, 0);
         assert_eq!(n.lookup(0, ip("198.18.1.10")), Some(MAC));
     }
 

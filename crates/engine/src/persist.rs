@@ -179,6 +179,7 @@ mod tests {
     fn server(addr: &str) -> RealServer {
         RealServer {
             id: 0,
+            slot: 0,
             addr: addr.parse().unwrap(),
             port: 80,
             method: Method::Nat,

@@ -93,6 +93,35 @@ pub struct ConnData {
     pub alive: Arc<AtomicBool>,
     /// The persistence template this connection was created through.
     pub template: Option<FlowKey>,
+    /// The real server's traffic slot.
+    pub slot: u32,
+}
+
+/// One worker's traffic through one real server, as IPVS's per-destination stats count it:
+/// connections, and packets and bytes (IP length) in (client → RS) and out (RS → client).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// Connections scheduled to it.
+    pub conns: u64,
+    /// Packets client → real server.
+    pub in_packets: u64,
+    /// Packets real server → client (NAT, FullNAT).
+    pub out_packets: u64,
+    /// Bytes client → real server.
+    pub in_bytes: u64,
+    /// Bytes real server → client.
+    pub out_bytes: u64,
+}
+
+impl Traffic {
+    /// Add another worker's counts.
+    pub fn add(&mut self, o: &Traffic) {
+        self.conns += o.conns;
+        self.in_packets += o.in_packets;
+        self.out_packets += o.out_packets;
+        self.in_bytes += o.in_bytes;
+        self.out_bytes += o.out_bytes;
+    }
 }
 
 /// What happened to a packet that opens a connection (a TCP SYN without ACK, or a UDP
@@ -145,6 +174,7 @@ struct Flow {
     rport: u16,
     lip: Ipv4Addr,
     lport: u16,
+    slot: u32,
 }
 
 /// Changes to a forwarded frame that need its buffer, not just its bytes.
@@ -170,6 +200,8 @@ pub struct Worker<B> {
     dir: Arc<Director>,
     scheds: Vec<Box<dyn Scheduler>>,
     conns: ConnTable<ConnData>,
+    /// Packets, bytes and connections per real-server slot (see `RealServer::slot`).
+    traffic: Vec<Traffic>,
     templates: Templates,
     lips: LipPool,
     neigh: Neighbours<B>,
@@ -190,14 +222,21 @@ impl<B: PacketBuf> Worker<B> {
         let scheds = Self::schedulers(&dir);
         let mut lips = LipPool::new(cfg.id, cfg.workers);
         dir.lips().for_each(|l| lips.ensure(l));
+        let mut neigh = Neighbours::new(cfg.max_neighbours);
+        for &(port, addr, mac) in &dir.static_neighbours {
+            neigh.pin(port, addr, mac);
+        }
+        let mut cfg = cfg;
+        cfg.timeouts = dir.timeouts;
         Worker {
+            traffic: vec![Traffic::default(); dir.slots as usize],
             templates: Templates::new(cfg.max_connections),
             lips,
             decisions: Vec::new(),
             last_real: None,
             ident: 0,
             conns: ConnTable::with_capacity(cfg.max_connections),
-            neigh: Neighbours::new(cfg.max_neighbours),
+            neigh,
             scheds,
             dir,
             cfg,
@@ -223,7 +262,7 @@ impl<B: PacketBuf> Worker<B> {
         for s in &new.services {
             let kept = self
                 .dir
-                .service_index(s.proto, s.vip, s.vport)
+                .service_index_by_key(s.key)
                 .and_then(|i| {
                     let old = self.dir.services.get(usize::from(i))?;
                     if old.scheduler != s.scheduler {
@@ -239,6 +278,13 @@ impl<B: PacketBuf> Worker<B> {
         }
         self.scheds = scheds;
         new.lips().for_each(|l| self.lips.ensure(l));
+        for &(port, addr, mac) in &new.static_neighbours {
+            self.neigh.pin(port, addr, mac);
+        }
+        if self.traffic.len() < new.slots as usize {
+            self.traffic.resize(new.slots as usize, Traffic::default());
+        }
+        self.cfg.timeouts = new.timeouts;
         self.dir = new;
     }
 
@@ -277,6 +323,11 @@ impl<B: PacketBuf> Worker<B> {
     /// The director this worker forwards for.
     pub fn director(&self) -> &Arc<Director> {
         &self.dir
+    }
+
+    /// Traffic per real-server slot (for statistics).
+    pub fn traffic(&self) -> &[Traffic] {
+        &self.traffic
     }
 
     /// The connection table (for listing).
@@ -543,7 +594,7 @@ impl<B: PacketBuf> Worker<B> {
         }
         let svc = match hit {
             Some(_) => None,
-            None => self.dir.service_index(proto, dst, l4.key.dst_port),
+            None => self.dir.find_service(proto, dst, l4.key.dst_port),
         };
         // rvs-replay reports a decision for TCP SYNs to a service (new or matching a
         // connection) and UDP datagrams without a connection.
@@ -772,7 +823,7 @@ impl<B: PacketBuf> Worker<B> {
             }
             return match self
                 .dir
-                .service_index(l4.key.proto, l4.key.dst, l4.key.dst_port)
+                .find_service(l4.key.proto, l4.key.dst, l4.key.dst_port)
             {
                 Some(si) => self.new_connection(now, si, l4, frame),
                 None => Action::Drop(DropReason::NoService),
@@ -793,6 +844,7 @@ impl<B: PacketBuf> Worker<B> {
             rport: c.rport,
             lip: c.lip,
             lport: c.lport,
+            slot: c.slot,
         };
         self.rewrite(flow, dir, l4, frame)
     }
@@ -928,8 +980,12 @@ impl<B: PacketBuf> Worker<B> {
             rport,
             lip,
             lport,
+            slot: rs.slot,
         };
         self.stats.conns_created += 1;
+        if let Some(t) = self.traffic.get_mut(rs.slot as usize) {
+            t.conns += 1;
+        }
         if svc.one_packet && key.proto == ipv4::protocol::UDP {
             // ipvsadm -o: every datagram is scheduled on its own; no connection is kept
             // (IP_VS_CONN_F_ONE_PACKET).
@@ -956,6 +1012,7 @@ impl<B: PacketBuf> Worker<B> {
             active,
             alive: Arc::clone(&rs.alive),
             template,
+            slot: rs.slot,
         };
         if let Err(e) = self
             .conns
@@ -987,6 +1044,16 @@ impl<B: PacketBuf> Worker<B> {
     /// it goes next.
     fn rewrite(&mut self, f: Flow, dir: Dir, l4: L4, frame: &mut [u8]) -> Action {
         let l3 = ethernet::HEADER_LEN;
+        let bytes = ipv4::Packet::new_checked(&frame[l3..]).map_or(0, |ip| u64::from(ip.total_len()));
+        if let Some(t) = self.traffic.get_mut(f.slot as usize) {
+            if dir == Dir::Inbound {
+                t.in_packets += 1;
+                t.in_bytes += bytes;
+            } else {
+                t.out_packets += 1;
+                t.out_bytes += bytes;
+            }
+        }
         if dir == Dir::Inbound {
             self.last_real = Some((f.rip, f.rport));
         }
@@ -1249,7 +1316,7 @@ impl<B: PacketBuf> Worker<B> {
 /// A fresh scheduler for `s` (the name was validated with the configuration; an unknown one
 /// falls back to rr rather than fail on the data path).
 fn new_scheduler(s: &crate::director::Service) -> Box<dyn Scheduler> {
-    rvs_sched::new_scheduler(&s.scheduler, SchedFlags::default(), &s.dests)
+    rvs_sched::new_scheduler(&s.scheduler, s.sched_flags, &s.dests)
         .or_else(|_| rvs_sched::new_scheduler("rr", SchedFlags::default(), &s.dests))
         .expect("rr is always known")
 }
