@@ -183,6 +183,9 @@ dr_capture_stop() {
 }
 
 # dr_check_capture PORT...: the capture holds client->VIP:PORT requests and no VIP:PORT reply.
+# With rvsd the capture on its own interface shows only what it receives (net_af_packet sends
+# with PACKET_QDISC_BYPASS, past the packet taps); that is the point here: a reply that reached
+# the director's port at all would be caught.
 dr_check_capture() {
     local port requests replies
     for port in "$@"; do

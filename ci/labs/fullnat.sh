@@ -13,7 +13,7 @@
 #                      router r-rs2 198.18.3.254/24 ── eth0 RS2 198.18.3.20/24 (gw .3.254)
 #
 # Checks: four curls (client ports 41000-41099) to http://198.18.0.100/ alternate RS1/RS2; each
-# RS's access log shows the LIP 198.18.1.3 as the peer; a capture on the director's inside port
+# RS's access log shows the LIP 198.18.1.3 as the peer; a capture on the director's inside link
 # holds RS->LIP replies (they return through the director) and never the client address; captures
 # on the RSs show every SYN from the LIP, and (rvsd) each carries TOA = 198.18.0.2:<the client's
 # port> with the MSS lowered to leave room for it (<= 1452), decoded by ci/labs/pcap-toa.py.
@@ -149,8 +149,10 @@ EOF
         ;;
 esac
 
-# Captures: the director's inside port, and each RS's eth0 (the TOA is read from the SYN the RS
-# received). Options as in dr-common.sh (--immediate-mode, -Z root, .pcap).
+# Captures: the director's inside link at the router's end (r-dir: rvsd's net_af_packet sends
+# with PACKET_QDISC_BYPASS, which skips the packet taps, so a tcpdump on the director's own
+# interface would miss everything rvsd sends), and each RS's eth0 (the TOA is read from the SYN
+# the RS received). Options as in dr-common.sh (--immediate-mode, -Z root, .pcap).
 CAP_PIDS=()
 capture() {
     local ns="$1" dev="$2" name="$3"
@@ -159,7 +161,7 @@ capture() {
     PIDS+=("$!")
     wait_for 10 "tcpdump on $name" grep -q "listening on" "$TMP/tcpdump-$name.err"
 }
-capture "$DIR" inside inside
+capture "$RT" r-dir inside
 capture "$RS1" eth0 rs1
 capture "$RS2" eth0 rs2
 
@@ -180,14 +182,14 @@ if grep -q "^$CIP " "$TMP/http-RS1.log" "$TMP/http-RS2.log"; then
     die "an RS saw the client address $CIP directly: not FullNAT"
 fi
 
-log "check: replies return through the director (RS->LIP on its inside port), the CIP never appears there"
+log "check: replies return through the director (RS->LIP on its inside link), the CIP never appears there"
 count() { tcpdump -r "$TMP/inside.pcap" -nn "$1" 2>/dev/null | wc -l; }
 back1="$(count "src host $RIP1 and tcp src port 80 and dst host $LIP")"
 back2="$(count "src host $RIP2 and tcp src port 80 and dst host $LIP")"
 cip_inside="$(count "host $CIP")"
-log "inside port capture: RS1->LIP $back1, RS2->LIP $back2, packets with the client address $cip_inside"
-[ "$back1" -gt 0 ] || die "no RS1->LIP reply packets on the director's inside port"
-[ "$back2" -gt 0 ] || die "no RS2->LIP reply packets on the director's inside port"
+log "inside link capture: RS1->LIP $back1, RS2->LIP $back2, packets with the client address $cip_inside"
+[ "$back1" -gt 0 ] || die "no RS1->LIP reply packets on the director's inside link"
+[ "$back2" -gt 0 ] || die "no RS2->LIP reply packets on the director's inside link"
 [ "$cip_inside" -eq 0 ] || die "$cip_inside packets with the client address $CIP on the inside: not FullNAT"
 log "ok: replies came back to the LIP through the director"
 

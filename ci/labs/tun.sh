@@ -18,7 +18,7 @@
 # Checks: (pre-check, no director) the router itself tunnels the VIP to the RSs with
 # ci/labs/ipip-encap.py and both answer; then four curls to http://198.18.1.200/ alternate RS1/RS2
 # through the director; the router learned the VIP at the director's MAC; each RS saw the client
-# address; a capture on the director's port holds the client->VIP requests, IPIP packets DIP->RIP1
+# address; a capture on the director's link holds the client->VIP requests, IPIP packets DIP->RIP1
 # and DIP->RIP2, not a single VIP:80 reply and no ICMP (no "protocol unreachable" from an RS).
 #
 # rvsd: method = "tun" real servers (issue 3 item 2). DIRECTOR=kernel: the director namespace
@@ -127,7 +127,7 @@ log "ok: pre-check passed ($(tail -n 1 "$TMP/encap-router.err")); the router's V
 
 lab_diagnostics() {
     if [ -f "$TMP/cap.pcap" ]; then
-        echo "--- capture on the director's port (first 40 packets)"
+        echo "--- capture on the director's link, router end (first 40 packets)"
         tcpdump -r "$TMP/cap.pcap" -nn -e 2>/dev/null | head -40
     fi
 }
@@ -180,11 +180,14 @@ EOF
         ;;
 esac
 
-# Capture on the director's port for the traffic phase (see dr-common.sh for the options).
-ip netns exec "$DIR" tcpdump -i lan -nn -U --immediate-mode -Z root -w "$TMP/cap.pcap" >"$TMP/tcpdump.err" 2>&1 &
+# Capture on the director's link for the traffic phase, at the router's end (r-dir): rvsd's
+# net_af_packet sends with PACKET_QDISC_BYPASS, which skips the packet taps, so a tcpdump on the
+# director's own interface would see only what it receives, never the IPIP it sends. (Options as
+# in dr-common.sh.)
+ip netns exec "$RT" tcpdump -i r-dir -nn -U --immediate-mode -Z root -w "$TMP/cap.pcap" >"$TMP/tcpdump.err" 2>&1 &
 TCPDUMP_PID=$!
 PIDS+=("$TCPDUMP_PID")
-wait_for 10 "tcpdump to listen on the director's port" grep -q "listening on" "$TMP/tcpdump.err"
+wait_for 10 "tcpdump to listen on the director's link" grep -q "listening on" "$TMP/tcpdump.err"
 
 log "check: 4 curls from the client to http://$VIP/ alternate RS1/RS2 (rr, TUN)"
 results=()
@@ -202,7 +205,7 @@ log "check: each RS saw the client address $CIP (the inner packet is the client'
 assert_rs_saw RS1 "$CIP"
 assert_rs_saw RS2 "$CIP"
 
-log "check: the director's port carried requests in and IPIP out, and no reply and no ICMP"
+log "check: the director's link carried requests in and IPIP out, and no reply and no ICMP"
 count() { tcpdump -r "$TMP/cap.pcap" -nn "$1" 2>/dev/null | wc -l; }
 requests="$(count "dst host $VIP and tcp dst port 80")"
 ipip1="$(count "ip proto 4 and src host $DIP and dst host $RIP1")"
@@ -210,13 +213,13 @@ ipip2="$(count "ip proto 4 and src host $DIP and dst host $RIP2")"
 ipip_all="$(count "ip proto 4")"
 replies="$(count "src host $VIP and tcp src port 80")"
 icmp="$(count "icmp")"
-log "director port capture: $requests client->VIP:80, IPIP $DIP->$RIP1 $ipip1, $DIP->$RIP2 $ipip2 (all IPIP $ipip_all), VIP:80->client $replies, ICMP $icmp"
-[ "$requests" -gt 0 ] || die "no client->VIP:80 packets captured on the director's port"
-[ "$ipip1" -gt 0 ] || die "no IPIP packets from $DIP to RS1 $RIP1 on the director's port"
-[ "$ipip2" -gt 0 ] || die "no IPIP packets from $DIP to RS2 $RIP2 on the director's port"
+log "director link capture: $requests client->VIP:80, IPIP $DIP->$RIP1 $ipip1, $DIP->$RIP2 $ipip2 (all IPIP $ipip_all), VIP:80->client $replies, ICMP $icmp"
+[ "$requests" -gt 0 ] || die "no client->VIP:80 packets captured on the director's link"
+[ "$ipip1" -gt 0 ] || die "no IPIP packets from $DIP to RS1 $RIP1 on the director's link"
+[ "$ipip2" -gt 0 ] || die "no IPIP packets from $DIP to RS2 $RIP2 on the director's link"
 [ "$ipip_all" -eq $((ipip1 + ipip2)) ] || die "IPIP packets with another outer source or destination than $DIP -> RIP1/RIP2"
-[ "$replies" -eq 0 ] || die "$replies reply packets from $VIP:80 passed the director's port: not direct"
-[ "$icmp" -eq 0 ] || die "$icmp ICMP packets on the director's port (an RS answering IPIP with an error?)"
+[ "$replies" -eq 0 ] || die "$replies reply packets from $VIP:80 reached the director's link: not direct"
+[ "$icmp" -eq 0 ] || die "$icmp ICMP packets on the director's link (an RS answering IPIP with an error?)"
 log "ok: tunnelled to both RSs from the DIP; replies did not pass the director"
 
 if [ "$DIRECTOR" = rvsd ]; then
