@@ -14,7 +14,9 @@ packages=(
     # bindgen needs libclang; the C shim needs a C compiler and pkg-config
     libclang-dev clang pkg-config build-essential
     # lab hosts and their traffic
-    iproute2 ethtool curl tcpdump nftables python3 procps psmisc
+    iproute2 ethtool curl tcpdump nftables python3 procps psmisc openssl
+    # benchmarks (bench/kernel): load generator and real servers
+    wrk nginx-light
 )
 
 missing=()
