@@ -19,11 +19,13 @@ import sys
 import time
 
 
-async def one(host, port, timeout):
-    """One connection: returns the body (stripped) of a 200 answer, or raises."""
+async def one(host, port, timeout, source=None):
+    """One connection (from `source` if given): returns the body (stripped) of a 200 answer,
+    or raises."""
 
     async def go():
-        reader, writer = await asyncio.open_connection(host, port)
+        local = (source, 0) if source else None
+        reader, writer = await asyncio.open_connection(host, port, local_addr=local)
         try:
             writer.write(b"GET / HTTP/1.0\r\nHost: %s\r\n\r\n" % host.encode())
             await writer.drain()
@@ -47,7 +49,8 @@ async def run(a):
     async def task(i):
         async with sem:
             try:
-                answers[await one(a.host, a.port, a.timeout)] += 1
+                src = a.sources[i % len(a.sources)] if a.sources else None
+                answers[await one(a.host, a.port, a.timeout, src)] += 1
             except Exception as e:  # noqa: BLE001 (every failure is counted and reported)
                 failures.append("request %d: %s: %s" % (i, type(e).__name__, e))
 
@@ -69,6 +72,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=5.0, help="seconds per connection")
     ap.add_argument("--deadline", type=float, default=90.0, help="seconds for the whole burst")
     ap.add_argument("--fail-log", type=int, default=10, help="failures to print")
+    ap.add_argument("--sources", type=lambda v: v.split(","), default=[],
+                    help="comma-separated client addresses to connect from, in turn")
     a = ap.parse_args()
 
     t0 = time.monotonic()

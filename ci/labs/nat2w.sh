@@ -20,12 +20,20 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=nat-common.sh
 source "$LAB_DIR/nat-common.sh"
 
-BURST_REQUESTS="${BURST_REQUESTS:-400}"
-BURST_CONCURRENCY="${BURST_CONCURRENCY:-20}"
+BURST_REQUESTS="${BURST_REQUESTS:-2000}"
+BURST_CONCURRENCY="${BURST_CONCURRENCY:-64}"
 RVSD_LCORES="(0-2)@(0-1)"
 
 lab_init nat2w
 nat_topology
+# Several client addresses, so that connections belong to both workers (rvsd steers by client
+# address: all of one client's connections live on one worker).
+EXTRA_CIPS=()
+for i in $(seq 11 18); do
+    ip -n "$CL" addr add "198.18.0.$i/24" dev eth0
+    EXTRA_CIPS+=("198.18.0.$i")
+done
+SOURCES="$(IFS=,; echo "${EXTRA_CIPS[*]}")"
 
 http_server "$RS1" RS1
 http_server "$RS2" RS2
@@ -54,20 +62,31 @@ log "ok: sequential answers ${results[*]}"
 log "check: $BURST_REQUESTS short connections, $BURST_CONCURRENCY at a time, all answered by RS1 or RS2"
 rc=0
 ip netns exec "$CL" python3 "$LAB_DIR/burst.py" --host "$VIP" --requests "$BURST_REQUESTS" \
-    --concurrency "$BURST_CONCURRENCY" --timeout 10 --deadline 120 >"$TMP/burst.out" 2>&1 || rc=$?
+    --concurrency "$BURST_CONCURRENCY" --timeout 10 --deadline 120 --sources "$SOURCES" \
+    >"$TMP/burst.out" 2>&1 || rc=$?
 cat "$TMP/burst.out"
 [ "$rc" -eq 0 ] || die "burst: not every request was answered (exit $rc)"
 grep -q "answers: .*RS1 [1-9]" "$TMP/burst.out" || die "RS1 answered none of the burst"
 grep -q "answers: .*RS2 [1-9]" "$TMP/burst.out" || die "RS2 answered none of the burst"
 # grep -c prints 0 but exits 1 when nothing matches; count() keeps set -e out of it.
 count() { grep -c "$@" || true; }
-logged=$(($(count "^$CIP - .*\"GET / " "$TMP/http-RS1.log") + $(count "^$CIP - .*\"GET / " "$TMP/http-RS2.log")))
-others=$(($(count -v "^$CIP - " "$TMP/http-RS1.log") + $(count -v "^$CIP - " "$TMP/http-RS2.log")))
-log "RS access logs: $logged requests from $CIP, $others other lines"
-[ "$logged" -eq "$BURST_REQUESTS" ] || die "the RSs logged $logged requests from $CIP, expected $BURST_REQUESTS"
+pat="^198\.18\.0\.1[1-8] - .*\"GET / "
+logged=$(($(count "$pat" "$TMP/http-RS1.log") + $(count "$pat" "$TMP/http-RS2.log")))
+others=$(($(count -v "$pat" "$TMP/http-RS1.log") + $(count -v "$pat" "$TMP/http-RS2.log")))
+log "RS access logs: $logged requests from the client addresses, $others other lines"
+[ "$logged" -eq "$BURST_REQUESTS" ] || die "the RSs logged $logged requests from the client addresses, expected $BURST_REQUESTS"
 log "ok: all $BURST_REQUESTS connections answered, both RSs served, the client address preserved"
 
 if [ "$DIRECTOR" = rvsd ]; then
     stop_rvsd
+    log "check: both workers owned connections, every frame reached the worker that owns it, nothing lost between workers"
+    for w in 0 1; do
+        line="$(grep "^worker $w:" "$RVSD_LOG")" || die "no counters for worker $w in the rvsd log"
+        log "$line"
+        created="$(sed -E 's/.*conns_created ([0-9]+).*/\1/' <<<"$line")"
+        [ "$created" -gt 0 ] || die "worker $w created no connection"
+        grep -q "handoff_dropped 0 wrong_worker 0$" <<<"$line" || die "worker $w: frames lost between workers or handled by the wrong worker"
+    done
+    log "ok: both workers carried connections; 0 frames handled by the wrong worker"
 fi
 pass
