@@ -291,7 +291,7 @@ impl FwmarkRule {
     /// Whether a packet to `dst`:`dst_port` over `protocol` matches this rule.
     pub fn matches(&self, dst: IpAddr, protocol: Protocol, dst_port: u16) -> bool {
         (self.destinations.is_empty() || self.destinations.iter().any(|n| n.contains(&dst)))
-            && self.protocol.map_or(true, |p| p == protocol)
+            && self.protocol.is_none_or(|p| p == protocol)
             && (self.ports.is_empty() || self.ports.contains(&dst_port))
     }
 }

@@ -17,9 +17,9 @@ fn every_example_config_parses() {
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
     files.sort();
-    // The two lab files at least; a vanished directory must not pass as "nothing to check".
+    // The four lab files at least; a vanished directory must not pass as "nothing to check".
     assert!(
-        files.len() >= 2,
+        files.len() >= 4,
         "expected the lab configs in config/, found {files:?}"
     );
     for file in &files {
@@ -105,5 +105,75 @@ fn dr_lab_is_lab_2() {
                 Method::Dr
             ),
         ]
+    );
+}
+
+#[test]
+fn fwmark_lab_is_lab_3() {
+    use rvs_config::ServiceKey;
+    let c = load(&config_dir().join("fwmark-lab.toml")).unwrap();
+    let vip: std::net::IpAddr = "198.18.1.200".parse().unwrap();
+    // Mark 66 is http and https to the VIP, nothing else.
+    assert_eq!(c.fwmark_for(vip, Protocol::Tcp, 80), Some(66));
+    assert_eq!(c.fwmark_for(vip, Protocol::Tcp, 443), Some(66));
+    assert_eq!(c.fwmark_for(vip, Protocol::Tcp, 22), None);
+    assert_eq!(c.fwmark_for(vip, Protocol::Udp, 443), None);
+    assert_eq!(c.services.len(), 1);
+    let s = &c.services[0];
+    assert_eq!(
+        s.key,
+        ServiceKey::Fwmark {
+            mark: 66,
+            ipv6: false
+        }
+    );
+    assert_eq!(s.scheduler, "rr");
+    let rs: Vec<(SocketAddr, Method)> = s
+        .real_servers
+        .iter()
+        .map(|r| (r.address, r.method))
+        .collect();
+    // Port 0: the packet's own destination port (80 or 443) is kept.
+    assert_eq!(
+        rs,
+        [
+            (
+                SocketAddr::from((Ipv4Addr::new(198, 18, 1, 10), 0)),
+                Method::Dr
+            ),
+            (
+                SocketAddr::from((Ipv4Addr::new(198, 18, 1, 20), 0)),
+                Method::Dr
+            ),
+        ]
+    );
+}
+
+#[test]
+fn fullnat_lab_is_lab_5() {
+    let c = load(&config_dir().join("fullnat-lab.toml")).unwrap();
+    let inside = c.port("inside").unwrap();
+    assert_eq!(inside.addresses, ["198.18.1.2/24".parse().unwrap()]);
+    assert_eq!(inside.local_addresses, [Ipv4Addr::new(198, 18, 1, 3)]);
+    // Both RS subnets are behind the router, not on a director port.
+    assert_eq!(c.routes.len(), 1);
+    assert_eq!(c.routes[0].prefix, "198.18.2.0/23".parse().unwrap());
+    assert_eq!(c.routes[0].via, Some(Ipv4Addr::new(198, 18, 1, 254)));
+    for rip in [Ipv4Addr::new(198, 18, 2, 10), Ipv4Addr::new(198, 18, 3, 20)] {
+        assert!(c.routes[0].prefix.contains(&rip));
+        assert!(!c
+            .ports
+            .iter()
+            .any(|p| p.addresses.iter().any(|n| n.contains(&rip))));
+    }
+    let s = &c.services[0];
+    assert_eq!(
+        s.address(),
+        Some(SocketAddr::from((Ipv4Addr::new(198, 18, 0, 100), 80)))
+    );
+    assert!(s.real_servers.iter().all(|r| r.method == Method::FullNat));
+    assert!(
+        s.fullnat_local_addresses.is_empty(),
+        "uses the inside port's LIP"
     );
 }

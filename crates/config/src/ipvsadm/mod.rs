@@ -181,6 +181,12 @@ pub enum IpvsadmError {
         line: usize,
         error: Box<IpvsadmError>,
     },
+    /// An error in a rules file.
+    #[error("{} {error}", path.display())]
+    File {
+        path: PathBuf,
+        error: Box<IpvsadmError>,
+    },
     /// A rules file could not be read.
     #[error("cannot read {}: {source}", path.display())]
     Io {
@@ -200,7 +206,9 @@ impl IpvsadmError {
             | IpvsadmError::Option { .. }
             | IpvsadmError::Refused(_)
             | IpvsadmError::Invalid(_) => 255,
-            IpvsadmError::Line { error, .. } => error.exit_code(),
+            IpvsadmError::Line { error, .. } | IpvsadmError::File { error, .. } => {
+                error.exit_code()
+            }
             IpvsadmError::Io { .. } => 1,
         }
     }
@@ -211,14 +219,21 @@ impl IpvsadmError {
 /// appears. An error names its line (from 1). `-R` itself is refused inside, as ipvsadm's
 /// `restore_table` does.
 pub fn restore(text: &str) -> Result<Vec<Command>, IpvsadmError> {
+    Ok(restore_numbered(text)?
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect())
+}
+
+/// [`restore`] with the line number (from 1) of each command.
+fn restore_numbered(text: &str) -> Result<Vec<(usize, Command)>, IpvsadmError> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let at = |error: IpvsadmError| IpvsadmError::Line {
             line: i + 1,
             error: Box::new(error),
         };
-        let trimmed = line.trim_start();
-        if trimmed.starts_with('#') {
+        if line.trim_start().starts_with('#') {
             continue;
         }
         let words: Vec<&str> = line
@@ -232,62 +247,34 @@ pub fn restore(text: &str) -> Result<Vec<Command>, IpvsadmError> {
         if cmd == Command::Restore {
             return Err(at(IpvsadmError::TryHelp));
         }
-        out.push(cmd);
+        out.push((i + 1, cmd));
     }
     Ok(out)
 }
 
 /// Reads a file of `ipvsadm -Sn` rules and applies its commands to `cfg`, in order: how rvsd
 /// takes over a kernel IPVS table in one step (the `ipvsadm_rules` key, see [`crate::load`]).
-/// Nothing is changed when any line is refused.
+/// Nothing is changed when any line is refused; the error names the file and the line
+/// (`/etc/ipvsadm.rules line 3: Service already exists`).
 pub fn load_rules(cfg: &mut Config, path: &Path) -> Result<(), IpvsadmError> {
     let text = std::fs::read_to_string(path).map_err(|source| IpvsadmError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    let commands = restore(&text).map_err(|e| in_file(path, e))?;
+    let in_file = |error: IpvsadmError| IpvsadmError::File {
+        path: path.to_path_buf(),
+        error: Box::new(error),
+    };
+    let commands = restore_numbered(&text).map_err(in_file)?;
     let mut next = cfg.clone();
-    for (line, cmd) in numbered(&text).zip(&commands) {
+    for (line, cmd) in &commands {
         apply(&mut next, cmd).map_err(|error| {
-            in_file(
-                path,
-                IpvsadmError::Line {
-                    line,
-                    error: Box::new(error),
-                },
-            )
+            in_file(IpvsadmError::Line {
+                line: *line,
+                error: Box::new(error),
+            })
         })?;
     }
     *cfg = next;
     Ok(())
-}
-
-/// Line numbers (from 1) of the lines [`restore`] turns into commands.
-fn numbered(text: &str) -> impl Iterator<Item = usize> + '_ {
-    text.lines().enumerate().filter_map(|(i, line)| {
-        let skip = line.trim_start().starts_with('#')
-            || line.split_ascii_whitespace().all(|w| w == "ipvsadm");
-        (!skip).then_some(i + 1)
-    })
-}
-
-/// Prefixes the file name to a line error: `/etc/ipvsadm.rules line 3: …`.
-fn in_file(path: &Path, e: IpvsadmError) -> IpvsadmError {
-    match e {
-        IpvsadmError::Line { line, error } => {
-            IpvsadmError::Usage(format!("{} line {line}: {error}", path.display()))
-                .with_code_of(&error)
-        }
-        other => other,
-    }
-}
-
-impl IpvsadmError {
-    /// Keeps a refusal a refusal when its message is reworded.
-    fn with_code_of(self, inner: &IpvsadmError) -> IpvsadmError {
-        match (self, inner.exit_code()) {
-            (IpvsadmError::Usage(m), 255) => IpvsadmError::Invalid(m),
-            (e, _) => e,
-        }
-    }
 }
