@@ -73,6 +73,8 @@ pub struct PortInfo {
     pub mtu: u16,
     /// FullNAT local addresses (LIPs) for real servers reached through this port.
     pub lips: Vec<Ipv4Addr>,
+    /// 802.1Q VLAN id the port's frames carry, if any.
+    pub vlan: Option<u16>,
 }
 
 impl PortInfo {
@@ -261,6 +263,7 @@ impl Director {
                 addrs: p.addresses.clone(),
                 mtu: p.mtu,
                 lips: p.local_addresses.iter().filter_map(|a| v4(*a)).collect(),
+                vlan: p.vlan,
             })
             .collect();
         let port_idx = |name: &str| {
@@ -336,7 +339,8 @@ impl Director {
             let (key, proto, vip, vport) = match s.key {
                 ServiceKey::Tcp(a) | ServiceKey::Udp(a) => {
                     let proto = s.protocol().map_or(0, |p| p.number());
-                    let vip = v4(a.ip()).ok_or(DirectorError::Ipv6NotImplemented { service: si })?;
+                    let vip =
+                        v4(a.ip()).ok_or(DirectorError::Ipv6NotImplemented { service: si })?;
                     local.entry(vip).or_insert(LocalAddr::Vip);
                     has_port_zero |= a.port() == 0;
                     (SvcKey::Addr(proto, vip, a.port()), proto, vip, a.port())
@@ -388,7 +392,8 @@ impl Director {
             let mut servers = Vec::with_capacity(s.real_servers.len());
             // Kernel order: most recently added first.
             for (ri, rs) in s.real_servers.iter().enumerate().rev() {
-                let addr = v4(rs.address.ip()).ok_or(DirectorError::Ipv6NotImplemented { service: si })?;
+                let addr =
+                    v4(rs.address.ip()).ok_or(DirectorError::Ipv6NotImplemented { service: si })?;
                 let port = rs.address.port();
                 if rs.method == Method::FullNat && svc_lips.is_empty() {
                     let port_lips = routes
@@ -486,7 +491,9 @@ impl Director {
                     .get(k)
                     .and_then(|&i| services.get(usize::from(i)))
                     .is_some_and(|s: &Service| {
-                        s.servers.iter().any(|y| y.addr == x.addr && y.port == x.port)
+                        s.servers
+                            .iter()
+                            .any(|y| y.addr == x.addr && y.port == x.port)
                     })
             };
             for s in &prev.services {
@@ -673,7 +680,10 @@ method = "dr"
         assert_eq!(d.find_service(6, ip("198.18.1.200"), 443), Some(0));
         assert_eq!(d.find_service(17, ip("198.18.1.200"), 80), None);
         assert_eq!(d.find_service(6, ip("198.18.1.201"), 80), None);
-        assert!(d.answers_arp(0, ip("198.18.1.200")), "the mark's /32 is a VIP");
+        assert!(
+            d.answers_arp(0, ip("198.18.1.200")),
+            "the mark's /32 is a VIP"
+        );
         assert_eq!(d.services[0].servers[0].port, 0);
     }
 
@@ -717,6 +727,9 @@ method = "fullnat"
         .unwrap();
         let macs = [MacAddr([2, 0, 0, 0, 0, 1]), MacAddr([2, 0, 0, 0, 0, 2])];
         let e = Director::new(&cfg, &macs, None).unwrap_err();
-        assert!(e.to_string().contains("fullnat needs local addresses"), "{e}");
+        assert!(
+            e.to_string().contains("fullnat needs local addresses"),
+            "{e}"
+        );
     }
 }

@@ -13,6 +13,8 @@ pub enum DropReason {
     UnknownEthertype,
     /// 802.1Q/802.1ad tagged frame on a port without VLAN configuration.
     VlanTagged,
+    /// On a VLAN port: a frame untagged or tagged with another VLAN id.
+    VlanMismatch,
     /// IPv6 is not forwarded yet.
     Ipv6,
     /// ARP that is not Ethernet/IPv4 or is truncated.
@@ -82,11 +84,12 @@ pub enum DropReason {
 
 impl DropReason {
     /// Every reason, in declaration order (index = `reason as usize`).
-    pub const ALL: [DropReason; 35] = [
+    pub const ALL: [DropReason; 36] = [
         DropReason::EthTruncated,
         DropReason::NotOurMac,
         DropReason::UnknownEthertype,
         DropReason::VlanTagged,
+        DropReason::VlanMismatch,
         DropReason::Ipv6,
         DropReason::ArpMalformed,
         DropReason::ArpClaimsOurAddress,
@@ -130,6 +133,7 @@ impl DropReason {
             DropReason::NotOurMac => "not_our_mac",
             DropReason::UnknownEthertype => "unknown_ethertype",
             DropReason::VlanTagged => "vlan_tagged",
+            DropReason::VlanMismatch => "vlan_mismatch",
             DropReason::Ipv6 => "ipv6",
             DropReason::ArpMalformed => "arp_malformed",
             DropReason::ArpClaimsOurAddress => "arp_claims_our_address",

@@ -61,6 +61,16 @@ pub fn owner(dir: &Director, frame: &[u8], workers: u16, receiver: u16) -> Owner
     if workers <= 1 {
         return Owner::Worker(0);
     }
+    // Skip an 802.1Q tag: the owner depends on what it carries.
+    let frame = match frame.get(12..14) {
+        Some(t) if t == ethernet::ethertype::VLAN.to_be_bytes() => {
+            let Some(inner) = frame.get(4..) else {
+                return Owner::Worker(receiver);
+            };
+            inner
+        }
+        _ => frame,
+    };
     let Ok(eth) = ethernet::Frame::new_checked(frame) else {
         return Owner::Worker(receiver);
     };

@@ -16,7 +16,7 @@ use rvs_config::Method;
 use rvs_conn::state::{self, StateDir, TcpState, Timeouts};
 use rvs_conn::{ConnId, ConnTable, Dir, FlowKey, InsertError, State};
 use rvs_sched::{Change, Dest, DestCounters, SchedFlags, SchedInput, Scheduler};
-use rvs_wire::{arp, ethernet, icmpv4, ipip, ipv4, tcp, udp, MacAddr};
+use rvs_wire::{arp, ethernet, icmpv4, ipip, ipv4, tcp, udp, vlan, MacAddr};
 
 use crate::buf::{Io, PacketBuf};
 use crate::director::{Director, PortIdx, RealServer};
@@ -338,12 +338,15 @@ impl<B: PacketBuf> Worker<B> {
     /// Handle one frame received on `port` at `now_ns`.
     pub fn handle(&mut self, now_ns: u64, port: PortIdx, mut pkt: B, io: &mut impl Io<B>) {
         self.stats.rx_frames += 1;
+        if let Some(vid) = self.dir.port(port).and_then(|p| p.vlan) {
+            if !untag(&mut pkt, vid) {
+                self.stats.drop(DropReason::VlanMismatch);
+                return;
+            }
+        }
         match self.classify(now_ns, port, &mut pkt, io) {
             Action::Drop(reason) => self.stats.drop(reason),
-            Action::Reply => {
-                self.stats.tx_frames += 1;
-                io.send(port, pkt);
-            }
+            Action::Reply => emit(&self.dir, &mut self.stats, io, port, pkt),
             Action::Forward {
                 port,
                 next_hop,
@@ -474,8 +477,7 @@ impl<B: PacketBuf> Worker<B> {
         neigh.learn(port, addr, mac, create, now, |mut held, mac| {
             if let Some(info) = dir.port(port) {
                 forward::set_macs(held.data_mut(), mac, info.mac);
-                stats.tx_frames += 1;
-                io.send(port, held);
+                emit(dir, stats, io, port, held);
             }
         });
     }
@@ -1044,7 +1046,8 @@ impl<B: PacketBuf> Worker<B> {
     /// it goes next.
     fn rewrite(&mut self, f: Flow, dir: Dir, l4: L4, frame: &mut [u8]) -> Action {
         let l3 = ethernet::HEADER_LEN;
-        let bytes = ipv4::Packet::new_checked(&frame[l3..]).map_or(0, |ip| u64::from(ip.total_len()));
+        let bytes =
+            ipv4::Packet::new_checked(&frame[l3..]).map_or(0, |ip| u64::from(ip.total_len()));
         if let Some(t) = self.traffic.get_mut(f.slot as usize) {
             if dir == Dir::Inbound {
                 t.in_packets += 1;
@@ -1297,8 +1300,7 @@ impl<B: PacketBuf> Worker<B> {
         };
         if let Some(mac) = mac {
             forward::set_macs(pkt.data_mut(), mac, info.mac);
-            self.stats.tx_frames += 1;
-            io.send(port, pkt);
+            emit(&self.dir, &mut self.stats, io, port, pkt);
             return;
         }
         match self.neigh.hold(port, next_hop, pkt, now) {
@@ -1402,8 +1404,44 @@ fn send_arp_request<B: PacketBuf>(
     }
     forward::build_arp_request(buf.data_mut(), info.mac, src_ip, target);
     stats.arp_requests += 1;
+    emit(dir, stats, io, port, buf);
+}
+
+/// Send a frame out of `port`, with the port's 802.1Q tag when it has one (IEEE 802.1Q: the
+/// 4-byte tag goes between the source MAC and the EtherType).
+fn emit<B: PacketBuf>(
+    dir: &Director,
+    stats: &mut Stats,
+    io: &mut impl Io<B>,
+    port: PortIdx,
+    mut pkt: B,
+) {
+    if let Some(vid) = dir.port(port).and_then(|p| p.vlan) {
+        if !pkt.prepend(vlan::HEADER_LEN) {
+            stats.drop(DropReason::NoHeadroom);
+            return;
+        }
+        let data = pkt.data_mut();
+        data.copy_within(vlan::HEADER_LEN..vlan::HEADER_LEN + 12, 0);
+        data[12..14].copy_from_slice(&ethernet::ethertype::VLAN.to_be_bytes());
+        data[14..16].copy_from_slice(&(vid & 0x0fff).to_be_bytes());
+    }
     stats.tx_frames += 1;
-    io.send(port, buf);
+    io.send(port, pkt);
+}
+
+/// Take the 802.1Q tag off a frame received on a VLAN port: true when it carried the port's
+/// VLAN id (and is now untagged), false otherwise.
+fn untag<B: PacketBuf>(pkt: &mut B, vid: u16) -> bool {
+    let data = pkt.data();
+    if data.len() < ethernet::HEADER_LEN + vlan::HEADER_LEN
+        || data[12..14] != ethernet::ethertype::VLAN.to_be_bytes()
+        || u16::from_be_bytes([data[14], data[15]]) & 0x0fff != vid
+    {
+        return false;
+    }
+    pkt.data_mut().copy_within(0..12, vlan::HEADER_LEN);
+    pkt.adj(vlan::HEADER_LEN)
 }
 
 fn ipv4_error(e: rvs_wire::Error) -> DropReason {

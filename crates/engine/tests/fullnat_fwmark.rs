@@ -66,12 +66,19 @@ fn fullnat_rewrites_both_ends_and_gives_the_client_in_toa() {
     assert_eq!(&f[0..6], &ROUTER_MAC);
     assert_eq!(f.len(), syn.len() + 8, "the TOA option adds 8 bytes");
     let h = PacketHeaders::from_ethernet_slice(f).unwrap();
-    let Some(etherparse::NetHeaders::Ipv4(ip4, _)) = &h.net else { panic!() };
+    let Some(etherparse::NetHeaders::Ipv4(ip4, _)) = &h.net else {
+        panic!()
+    };
     assert_eq!(ip4.header_checksum, ip4.calc_header_checksum());
     assert_eq!(ip4.source, ip("198.18.1.3").octets(), "the LIP");
     assert_eq!(ip4.destination, ip("198.18.2.10").octets());
-    let Some(TransportHeader::Tcp(t)) = &h.transport else { panic!() };
-    assert_eq!(t.checksum, t.calc_checksum_ipv4(ip4, h.payload.slice()).unwrap());
+    let Some(TransportHeader::Tcp(t)) = &h.transport else {
+        panic!()
+    };
+    assert_eq!(
+        t.checksum,
+        t.calc_checksum_ipv4(ip4, h.payload.slice()).unwrap()
+    );
     assert_eq!(t.destination_port, 8080);
     let lport = t.source_port;
     assert!(lport >= 1024);
@@ -116,7 +123,13 @@ fn fullnat_rewrites_both_ends_and_gives_the_client_in_toa() {
         (ip("198.18.0.100"), 80, ip("198.18.0.2"), 40000, CLIENT_MAC)
     );
     // Later packets carry no TOA and keep their length.
-    let ack = Tcp { sport: 40000, syn: false, ack: true, ..Tcp::default() }.build();
+    let ack = Tcp {
+        sport: 40000,
+        syn: false,
+        ack: true,
+        ..Tcp::default()
+    }
+    .build();
     let out = feed(&mut w, &mut io, 2, 0, &ack);
     assert_eq!(out[0].1.len(), ack.len());
     assert_eq!(w.stats.total_drops(), 0);
@@ -130,7 +143,9 @@ fn each_client_connection_gets_its_own_local_port() {
     for p in 0..50 {
         let out = feed(&mut w, &mut io, 0, 0, &syn_with_mss(41000 + p));
         let h = PacketHeaders::from_ethernet_slice(&out[0].1).unwrap();
-        let Some(TransportHeader::Tcp(t)) = &h.transport else { panic!() };
+        let Some(TransportHeader::Tcp(t)) = &h.transport else {
+            panic!()
+        };
         assert!(ports.insert(t.source_port));
     }
 }
@@ -185,10 +200,17 @@ fn one_mark_is_one_rr_across_its_ports() {
         let f = to_vip(port, 50000 + i as u16);
         let out = feed(&mut w, &mut io, 0, 0, &f);
         assert_eq!(out.len(), 1);
-        assert_eq!(&out[0].1[14..], &f[14..], "DR keeps the packet, port included");
+        assert_eq!(
+            &out[0].1[14..],
+            &f[14..],
+            "DR keeps the packet, port included"
+        );
         got.push(<[u8; 6]>::try_from(&out[0].1[0..6]).unwrap());
     }
-    assert_ne!(got[0], got[1], "http then https land on different real servers");
+    assert_ne!(
+        got[0], got[1],
+        "http then https land on different real servers"
+    );
     assert_eq!(got[0], got[2]);
     assert_eq!(got[1], got[3]);
     // A port outside the mark is no service: the VIP is ours, so it is a local drop.
@@ -198,12 +220,21 @@ fn one_mark_is_one_rr_across_its_ports() {
 
 #[test]
 fn persistence_sends_a_client_to_one_server_across_the_marks_ports() {
-    let cfg = FWMARK.replace("scheduler = \"rr\"", "scheduler = \"rr\"\npersistence = 300");
+    let cfg = FWMARK.replace(
+        "scheduler = \"rr\"",
+        "scheduler = \"rr\"\npersistence = 300",
+    );
     let mut w: Worker<VecBuf> = worker(&cfg, &[OUT_MAC]);
     let mut io = CaptureIo::default();
     let mut got = vec![];
     for (i, port) in [80u16, 443, 80, 443].into_iter().enumerate() {
-        let out = feed(&mut w, &mut io, i as u64, 0, &to_vip(port, 50000 + i as u16));
+        let out = feed(
+            &mut w,
+            &mut io,
+            i as u64,
+            0,
+            &to_vip(port, 50000 + i as u16),
+        );
         got.push(<[u8; 6]>::try_from(&out[0].1[0..6]).unwrap());
     }
     assert!(got.iter().all(|m| *m == got[0]), "{got:?}");
