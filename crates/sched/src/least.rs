@@ -66,7 +66,7 @@ fn lc(dests: &[Dest]) -> Option<usize> {
 }
 
 /// wlc's load: `ip_vs_dest_conn_overhead`, an `int` in the kernel.
-fn wlc_overhead(d: &Dest) -> i64 {
+pub(crate) fn wlc_overhead(d: &Dest) -> i64 {
     // Reinterpret the kernel's int bits, then widen as `(__s64)loh` does.
     i64::from(overhead(d) as i32)
 }
@@ -79,7 +79,7 @@ fn expected_delay(d: &Dest) -> i64 {
 /// `ip_vs_wlc_schedule` / `ip_vs_sed_schedule`: the first server that is not overloaded and has
 /// weight > 0 is the candidate; later servers replace it when strictly less loaded per weight.
 /// Later servers are skipped only for overload: weight 0 never wins the product comparison.
-fn weighted_least(dests: &[Dest], load: fn(&Dest) -> i64) -> Option<usize> {
+pub(crate) fn weighted_least(dests: &[Dest], load: fn(&Dest) -> i64) -> Option<usize> {
     let mut it = dests.iter().enumerate();
     let (mut li, mut loh, mut lw) = it
         .by_ref()

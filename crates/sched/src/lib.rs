@@ -40,13 +40,17 @@ use std::sync::Arc;
 mod dh;
 mod fo;
 mod hash;
+mod lblc;
 mod least;
 mod mh;
 mod ovf;
 mod rr;
 mod sh;
 mod siphash;
+mod twos;
 mod wrr;
+
+pub use twos::{RandomSource, SplitMix64};
 
 #[cfg(test)]
 mod model;
@@ -411,14 +415,11 @@ pub trait Scheduler: Send {
 
 /// The schedulers this crate knows, by their IPVS names.
 pub const SCHEDULERS: &[&str] = &[
-    "rr", "wrr", "lc", "wlc", "sed", "nq", "sh", "dh", "fo", "ovf", "mh",
+    "rr", "wrr", "lc", "wlc", "sed", "nq", "sh", "dh", "lblc", "lblcr", "fo", "ovf", "mh", "twos",
 ];
 
 /// ipvsadm's scheduler when none is given (`DEF_SCHED` in ipvsadm).
 pub const DEFAULT_SCHEDULER: &str = "wlc";
-
-/// IPVS schedulers that exist in the kernel but not (yet) here.
-const NOT_YET: &[&str] = &["lblc", "lblcr", "twos"];
 
 /// The name given to [`new_scheduler`] is not one of [`SCHEDULERS`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -429,27 +430,72 @@ pub struct UnknownScheduler {
 
 impl fmt::Display for UnknownScheduler {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if NOT_YET.contains(&self.name.as_str()) {
-            write!(
-                f,
-                "scheduler \"{}\" is an IPVS scheduler rvs does not implement yet",
-                self.name
-            )?;
-        } else {
-            write!(f, "unknown scheduler \"{}\"", self.name)?;
-        }
+        write!(f, "unknown scheduler \"{}\"", self.name)?;
         write!(f, "; use one of: {}", SCHEDULERS.join(", "))
     }
 }
 
 impl std::error::Error for UnknownScheduler {}
 
+/// Parameters of a scheduler instance beyond the service's flags: the creation time its timers
+/// count from, the kernel's sysctl-like settings, and the seed of `twos`.
+///
+/// Build with `SchedParams { created_ns: now, ..Default::default() }`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SchedParams {
+    /// When the scheduler was bound to the service (`init_service`), on the clock the caller
+    /// passes to [`Scheduler::schedule`] and [`Scheduler::gc`]. The `lblc`/`lblcr` garbage
+    /// collection timer fires at every 60 s after it (`CHECK_EXPIRE_INTERVAL`).
+    pub created_ns: u64,
+    /// `net.ipv4.vs.lblc_expiration`: an `lblc` entry unused this long is dropped by the full
+    /// check (24 h, `DEFAULT_EXPIRATION`).
+    pub lblc_expiration_ns: u64,
+    /// `net.ipv4.vs.lblcr_expiration`: the same for `lblcr` entries, and the age after which an
+    /// `lblcr` server set of more than one server loses its most loaded member (24 h).
+    pub lblcr_expiration_ns: u64,
+    /// Most entries an `lblc`/`lblcr` table holds. The kernel's tables are bounded only by
+    /// memory (`max_size` = 16384 is where collection starts); rvs allocates this many at
+    /// creation and, when full, schedules without caching the result, as the kernel does when
+    /// its `kmalloc(GFP_ATOMIC)` fails.
+    pub locality_capacity: usize,
+    /// Seed of the random numbers `twos` draws (see [`SplitMix64`]).
+    pub seed: u64,
+}
+
+/// 24 hours: `DEFAULT_EXPIRATION` of ip_vs_lblc.c and ip_vs_lblcr.c.
+pub const DEFAULT_LOCALITY_EXPIRATION_NS: u64 = 24 * 60 * 60 * 1_000_000_000;
+
+impl Default for SchedParams {
+    fn default() -> Self {
+        SchedParams {
+            created_ns: 0,
+            lblc_expiration_ns: DEFAULT_LOCALITY_EXPIRATION_NS,
+            lblcr_expiration_ns: DEFAULT_LOCALITY_EXPIRATION_NS,
+            locality_capacity: 2 * lblc::MAX_SIZE,
+            seed: 0,
+        }
+    }
+}
+
 /// A scheduler by IPVS name (case-sensitive, as the kernel's `ip_vs_scheduler_get`), initialised
-/// for a service whose real servers are `dests` (the kernel's `init_service`).
+/// for a service whose real servers are `dests` (the kernel's `init_service`), created at time
+/// 0 with default parameters. See [`new_scheduler_with`].
 pub fn new_scheduler(
     name: &str,
     flags: SchedFlags,
     dests: &[Dest],
+) -> Result<Box<dyn Scheduler>, UnknownScheduler> {
+    new_scheduler_with(name, flags, dests, &SchedParams::default())
+}
+
+/// A scheduler by IPVS name, initialised for a service whose real servers are `dests`, with the
+/// creation time and parameters in `params`. `lblc`/`lblcr` need the creation time right (their
+/// timers count from it); `twos` takes its seed.
+pub fn new_scheduler_with(
+    name: &str,
+    flags: SchedFlags,
+    dests: &[Dest],
+    params: &SchedParams,
 ) -> Result<Box<dyn Scheduler>, UnknownScheduler> {
     let s: Box<dyn Scheduler> = match name {
         "rr" => Box::new(rr::RoundRobin::new(dests)),
@@ -460,9 +506,14 @@ pub fn new_scheduler(
         "nq" => Box::new(least::Least::new(least::Kind::Nq)),
         "sh" => Box::new(sh::SourceHash::new(flags, dests)),
         "dh" => Box::new(dh::DestinationHash::new(dests)),
+        "lblc" => Box::new(lblc::Locality::new(lblc::Kind::Lblc, dests, params)),
+        "lblcr" => Box::new(lblc::Locality::new(lblc::Kind::Lblcr, dests, params)),
         "fo" => Box::new(fo::WeightedFailover),
         "ovf" => Box::new(ovf::Overflow),
         "mh" => Box::new(mh::Maglev::new(flags, dests)),
+        "twos" => Box::new(twos::TwoChoices::new(Box::new(SplitMix64::new(
+            params.seed,
+        )))),
         _ => {
             return Err(UnknownScheduler {
                 name: name.to_owned(),
@@ -470,6 +521,12 @@ pub fn new_scheduler(
         }
     };
     Ok(s)
+}
+
+/// A `twos` scheduler drawing its random numbers from `rng` (tests, or a replay that wants its
+/// own stream).
+pub fn new_twos(rng: Box<dyn RandomSource>) -> Box<dyn Scheduler> {
+    Box::new(twos::TwoChoices::new(rng))
 }
 
 /// A remembered real server: its id, and the index where it was last seen (a hint that saves a
@@ -508,7 +565,7 @@ mod tests {
     }
 
     #[test]
-    fn unknown_and_not_yet_names_error() {
+    fn unknown_names_error() {
         let e = new_scheduler("foo", SchedFlags::default(), &[])
             .err()
             .expect("foo is unknown");
@@ -516,11 +573,9 @@ mod tests {
         assert!(e.to_string().starts_with("unknown scheduler \"foo\""));
         // Kernel names are case-sensitive.
         assert!(new_scheduler("RR", SchedFlags::default(), &[]).is_err());
-        let e = new_scheduler("lblc", SchedFlags::default(), &[])
-            .err()
-            .expect("not yet");
-        assert!(e.to_string().contains("does not implement yet"), "{e}");
         assert!(e.to_string().contains("wlc"), "{e}");
+        // Every scheduler of the kernel's net/netfilter/ipvs is here.
+        assert_eq!(SCHEDULERS.len(), 14);
     }
 
     #[test]
