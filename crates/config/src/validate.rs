@@ -55,7 +55,7 @@ pub(crate) fn validate(raw: raw::Config) -> Result<Config> {
     let neighbours = neighbours(raw.neighbours, &ports, &routes, &routes6, &own)?;
     let fwmark_rules = fwmark_rules(raw.fwmark)?;
     let ctx = Ctx::new(&ports, &routes, &routes6, &fwmark_rules, own);
-    let mut seen = Seen::default();
+    let mut seen = Seen::indexed();
     let mut services: Vec<Service> = Vec::with_capacity(raw.services.len());
     for (i, s) in raw.services.into_iter().enumerate() {
         let svc = service(&format!("services[{i}]"), s, &ctx, &seen)?;
@@ -89,12 +89,10 @@ pub(crate) fn check_service(cfg: &Config, index: Option<usize>, svc: &Service) -
         &cfg.fwmark_rules,
         own,
     );
-    let mut seen = Seen::default();
-    for (i, s) in cfg.services.iter().enumerate() {
-        if Some(i) != index {
-            seen.add(i, s);
-        }
-    }
+    let seen = Seen::Table {
+        services: &cfg.services,
+        skip: index,
+    };
     let i = index.unwrap_or(cfg.services.len());
     service(
         &format!("services[{i}]"),
@@ -770,28 +768,88 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// The services checked so far (or the other services of a table).
-#[derive(Default)]
-pub(crate) struct Seen {
-    keys: HashMap<ServiceKey, usize>,
-    vips: HashMap<IpAddr, usize>,
-    /// Service LIP -> (service, index in its pool).
-    lips: HashMap<IpAddr, (usize, usize)>,
+/// The other services a service must not collide with: those checked so far while parsing
+/// (indexed), or the rest of a table when one service of it changes (scanned, which costs less
+/// than indexing the whole table for every `ipvsadm::apply`).
+pub(crate) enum Seen<'a> {
+    Indexed {
+        keys: HashMap<ServiceKey, usize>,
+        vips: HashMap<IpAddr, usize>,
+        /// Service LIP -> (service, index in its pool).
+        lips: HashMap<IpAddr, (usize, usize)>,
+    },
+    Table {
+        services: &'a [Service],
+        skip: Option<usize>,
+    },
 }
 
-impl Seen {
-    fn add(&mut self, i: usize, s: &Service) {
-        self.keys.insert(s.key, i);
-        if let Some(a) = s.key.address() {
-            self.vips.entry(a.ip()).or_insert(i);
+impl Seen<'_> {
+    fn indexed() -> Self {
+        Seen::Indexed {
+            keys: HashMap::new(),
+            vips: HashMap::new(),
+            lips: HashMap::new(),
         }
-        for (j, ip) in s.fullnat_local_addresses.iter().enumerate() {
-            self.lips.entry(*ip).or_insert((i, j));
+    }
+
+    fn add(&mut self, i: usize, s: &Service) {
+        if let Seen::Indexed { keys, vips, lips } = self {
+            keys.insert(s.key, i);
+            if let Some(a) = s.key.address() {
+                vips.entry(a.ip()).or_insert(i);
+            }
+            for (j, ip) in s.fullnat_local_addresses.iter().enumerate() {
+                lips.entry(*ip).or_insert((i, j));
+            }
+        }
+    }
+
+    /// The other services, with their indexes (table mode).
+    fn others<'s>(
+        services: &'s [Service],
+        skip: Option<usize>,
+    ) -> impl Iterator<Item = (usize, &'s Service)> {
+        services
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| Some(*i) != skip)
+    }
+
+    /// The service with this key.
+    fn key(&self, key: &ServiceKey) -> Option<usize> {
+        match self {
+            Seen::Indexed { keys, .. } => keys.get(key).copied(),
+            Seen::Table { services, skip } => {
+                Self::others(services, *skip).find_map(|(i, s)| (s.key == *key).then_some(i))
+            }
+        }
+    }
+
+    /// The first service with this VIP.
+    fn vip(&self, ip: IpAddr) -> Option<usize> {
+        match self {
+            Seen::Indexed { vips, .. } => vips.get(&ip).copied(),
+            Seen::Table { services, skip } => Self::others(services, *skip)
+                .find_map(|(i, s)| (s.key.address().map(|a| a.ip()) == Some(ip)).then_some(i)),
+        }
+    }
+
+    /// The first service with this LIP in its pool, and its index there.
+    fn lip(&self, ip: IpAddr) -> Option<(usize, usize)> {
+        match self {
+            Seen::Indexed { lips, .. } => lips.get(&ip).copied(),
+            Seen::Table { services, skip } => Self::others(services, *skip).find_map(|(i, s)| {
+                s.fullnat_local_addresses
+                    .iter()
+                    .position(|l| *l == ip)
+                    .map(|j| (i, j))
+            }),
         }
     }
 }
 
-fn service(key: &str, s: raw::Service, ctx: &Ctx<'_>, seen: &Seen) -> Result<Service> {
+fn service(key: &str, s: raw::Service, ctx: &Ctx<'_>, seen: &Seen<'_>) -> Result<Service> {
     let persistence: u32 = int_in(&format!("{key}.persistence"), s.persistence, 0, MAX_TIMEOUT)?;
 
     let service_key = match s.fwmark {
@@ -865,7 +923,7 @@ fn service(key: &str, s: raw::Service, ctx: &Ctx<'_>, seen: &Seen) -> Result<Ser
                     ),
                 );
             }
-            if let Some((si, li)) = seen.lips.get(&vip) {
+            if let Some((si, li)) = seen.lip(vip) {
                 return invalid(
                     address_key,
                     format!(
@@ -881,7 +939,7 @@ fn service(key: &str, s: raw::Service, ctx: &Ctx<'_>, seen: &Seen) -> Result<Ser
             }
         }
     };
-    if let Some(j) = seen.keys.get(&service_key) {
+    if let Some(j) = seen.key(&service_key) {
         let which = if service_key.fwmark().is_some() {
             "fwmark"
         } else {
@@ -944,12 +1002,7 @@ fn service(key: &str, s: raw::Service, ctx: &Ctx<'_>, seen: &Seen) -> Result<Ser
             );
         }
         let vip_here = service_key.address().map(|a| a.ip()) == Some(ip);
-        if let Some(si) = seen
-            .vips
-            .get(&ip)
-            .copied()
-            .or(vip_here.then_some(usize::MAX))
-        {
+        if let Some(si) = seen.vip(ip).or(vip_here.then_some(usize::MAX)) {
             let whose = if si == usize::MAX {
                 "this service's VIP".to_string()
             } else {

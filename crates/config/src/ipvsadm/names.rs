@@ -56,7 +56,9 @@ impl NameDb {
 
     /// ipvsadm's `host_to_addr`: `gethostbyname`, IPv4 only.
     pub(crate) fn host_to_addr(&mut self, name: &str) -> Option<Ipv4Addr> {
-        if name.is_empty() {
+        // glibc's gethostbyname answers a name of digits and dots itself
+        // (`__nss_hostname_digits_dots`): one inet_aton refused is not looked up in DNS.
+        if name.is_empty() || name.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
             return None;
         }
         (name, 0)
