@@ -806,10 +806,10 @@ impl Seen<'_> {
     }
 
     /// The other services, with their indexes (table mode).
-    fn others<'s>(
-        services: &'s [Service],
+    fn others(
+        services: &[Service],
         skip: Option<usize>,
-    ) -> impl Iterator<Item = (usize, &'s Service)> {
+    ) -> impl Iterator<Item = (usize, &Service)> {
         services
             .iter()
             .enumerate()
