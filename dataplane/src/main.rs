@@ -5,6 +5,7 @@
 //! rvsd --config FILE [-- EAL arguments]
 //! ```
 
+mod control;
 mod eal_args;
 mod report;
 mod worker;
@@ -22,8 +23,11 @@ use rvs_config::{Config, ConfigError};
 use rvs_engine::{Director, Stats, WorkerConfig};
 use rvs_wire::MacAddr;
 
+use crate::control::{Control, Published, WorkerSlot};
 use crate::report::PortReport;
 use crate::worker::{WorkerResult, WorkerSetup};
+use arc_swap::ArcSwap;
+use rvs_control::metrics::PortCounters;
 
 /// rvs data plane: an LVS-style layer-4 load balancer on DPDK.
 #[derive(Parser, Debug)]
@@ -79,7 +83,12 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
 
-    match run(&cfg, &cli.eal, cli.exit_when_idle.map(Duration::from_secs_f64)) {
+    match run(
+        &cfg,
+        &cli.config,
+        &cli.eal,
+        cli.exit_when_idle.map(Duration::from_secs_f64),
+    ) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("rvsd: {e:#}");
@@ -88,7 +97,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cfg: &Config, user_eal: &[String], exit_when_idle: Option<Duration>) -> anyhow::Result<()> {
+fn run(
+    cfg: &Config,
+    config_path: &std::path::Path,
+    user_eal: &[String],
+    exit_when_idle: Option<Duration>,
+) -> anyhow::Result<()> {
     let args = eal_args::build(cfg, user_eal);
     tracing::info!(eal = ?args, "starting EAL");
     let eal = Eal::init(&args).context("DPDK EAL initialisation failed")?;
@@ -146,7 +160,15 @@ fn run(cfg: &Config, user_eal: &[String], exit_when_idle: Option<Duration>) -> a
     }
 
     let director = Arc::new(Director::new(cfg, &macs, None).map_err(|e| anyhow!("{e}"))?);
+    director.activate();
+    let published = Arc::new(Published {
+        director: ArcSwap::from(Arc::clone(&director)),
+        workers: (0..workers).map(|_| WorkerSlot::default()).collect(),
+    });
     let stop = Arc::new(AtomicBool::new(false));
+    let hup = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&hup))
+        .context("installing the SIGHUP handler")?;
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, Arc::clone(&stop))
             .context("installing signal handlers")?;
@@ -243,12 +265,62 @@ fn run(cfg: &Config, user_eal: &[String], exit_when_idle: Option<Duration>) -> a
             steer_out,
             arp_out,
             port_index: port_index.clone(),
+            published: Arc::clone(&published),
         };
         joins.push(
             dpdk::launch_on_lcore(&eal, lcore, move || worker::run(setup))
                 .with_context(|| format!("launching worker {w} on lcore {lcore}"))?,
         );
     }
+
+    // The control plane: rvsadm socket, metrics, health checks.
+    let port_counters: Arc<ArcSwap<Vec<PortCounters>>> =
+        Arc::new(ArcSwap::from_pointee(Vec::new()));
+    let reader = Arc::clone(&port_counters);
+    let control = Arc::new(Control::new(
+        cfg.clone(),
+        config_path.to_path_buf(),
+        macs.clone(),
+        Arc::clone(&published),
+        Box::new(move || reader.load().to_vec()),
+    ));
+    let socket = &cfg.control.socket;
+    if let Some(dir) = socket.parent() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("control.socket: creating {}", dir.display()))?;
+    }
+    let socket_thread = rvs_control::serve(
+        socket,
+        cfg.control.socket_mode,
+        Arc::clone(&control) as Arc<dyn rvs_control::Handler>,
+        Arc::clone(&stop),
+    )
+    .with_context(|| {
+        format!(
+            "control.socket: cannot serve rvsadm on {}",
+            socket.display()
+        )
+    })?;
+    let metrics_thread = match cfg.control.metrics {
+        Some(addr) => {
+            let c = Arc::clone(&control);
+            Some(
+                rvs_control::metrics::serve_metrics(
+                    addr,
+                    Arc::new(move || c.metrics()),
+                    Arc::clone(&stop),
+                )
+                .with_context(|| format!("control.metrics: cannot listen on {addr}"))?,
+            )
+        }
+        None => None,
+    };
+    let c = Arc::clone(&control);
+    let checker = rvs_control::HealthChecker::start(
+        2,
+        Arc::new(move |svc, rs, health| c.health_changed(svc, rs, health)),
+    );
+    checker.set_targets(control.health_targets());
 
     println!(
         "rvsd ready ({} ports, {} workers, {} services)",
@@ -258,8 +330,40 @@ fn run(cfg: &Config, user_eal: &[String], exit_when_idle: Option<Duration>) -> a
     );
     let mut seen = 0u64;
     let mut last_rx = Instant::now();
+    let mut last_targets = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(50));
+        if hup.swap(false, Ordering::Relaxed) {
+            match control.reload_file() {
+                Ok(()) => checker.set_targets(control.health_targets()),
+                Err(e) => {
+                    tracing::error!(error = %e.message, "reload refused; the running configuration stays")
+                }
+            }
+        }
+        if last_targets.elapsed() >= Duration::from_secs(1) {
+            // rvsadm may have added or removed real servers.
+            last_targets = Instant::now();
+            checker.set_targets(control.health_targets());
+        }
+        control.sample();
+        port_counters.store(Arc::new(
+            ports
+                .iter()
+                .zip(&cfg.ports)
+                .map(|(p, c)| {
+                    let s = p.stats();
+                    PortCounters {
+                        name: c.name.clone(),
+                        rx_packets: s.ipackets,
+                        tx_packets: s.opackets,
+                        rx_bytes: s.ibytes,
+                        tx_bytes: s.obytes,
+                        rx_missed: s.imissed,
+                    }
+                })
+                .collect(),
+        ));
         if let Some(idle) = exit_when_idle {
             let rx: u64 = ports.iter().map(|p| p.stats().ipackets).sum();
             if rx != seen {
@@ -274,6 +378,11 @@ fn run(cfg: &Config, user_eal: &[String], exit_when_idle: Option<Duration>) -> a
     tracing::info!("stopping");
     for j in joins {
         j.join();
+    }
+    checker.stop();
+    let _ = socket_thread.join();
+    if let Some(t) = metrics_thread {
+        let _ = t.join();
     }
 
     let mut total = Stats::default();

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use dpdk::{Burst, Mbuf, Mempool, RingConsumer, RingProducer, RxQueue, TxQueue};
 use rvs_engine::steer::{self, Owner};
+
+use crate::control::{Published, WorkerSnapshot, SNAPSHOT_EVERY};
 use rvs_engine::{Director, Io, PacketBuf, PortIdx, Stats, Worker, WorkerConfig};
 
 /// A DPDK mbuf as the engine's packet buffer.
@@ -110,6 +112,8 @@ pub struct WorkerSetup {
     pub arp_out: Vec<Option<RingProducer>>,
     /// Engine port index of each DPDK port id (`None` for ports rvsd does not use).
     pub port_index: Vec<Option<PortIdx>>,
+    /// The configuration to pick up and where to publish counters.
+    pub published: Arc<Published>,
 }
 
 /// Frames on their way to another worker, batched per destination.
@@ -175,7 +179,12 @@ pub fn run(setup: WorkerSetup) -> i32 {
         steer_out,
         arp_out,
         port_index,
+        published,
     } = setup;
+    let slot = &published.workers[usize::from(cfg.id)];
+    let snapshot_ns = SNAPSHOT_EVERY.as_nanos() as u64;
+    let mut last_snapshot = 0u64;
+    let mut answered = 0u64;
     let me = cfg.id;
     let workers = cfg.workers;
     let mut engine: Worker<Pkt> = Worker::new(Arc::clone(&director), cfg);
@@ -286,6 +295,24 @@ pub fn run(setup: WorkerSetup) -> i32 {
         }
         if now.saturating_sub(last_tick) >= tick_ns {
             last_tick = now;
+            // A new configuration from the control thread: switch between bursts.
+            let current = published.director.load();
+            if !Arc::ptr_eq(&current, engine.director()) {
+                engine.set_director(Arc::clone(&current));
+            }
+            if now.saturating_sub(last_snapshot) >= snapshot_ns {
+                last_snapshot = now;
+                slot.snapshot.store(Arc::new(WorkerSnapshot {
+                    stats: engine.stats.clone(),
+                    traffic: engine.traffic().to_vec(),
+                }));
+            }
+            let asked = slot.conn_request.load(Ordering::Relaxed);
+            if asked != answered {
+                answered = asked;
+                slot.conn_dump
+                    .store(Arc::new((asked, connections(&engine, me, now))));
+            }
             let mut io = WorkerIo {
                 tx: &mut tx,
                 pool: &pool,
@@ -318,6 +345,30 @@ pub fn run(setup: WorkerSetup) -> i32 {
         *slot = Some(res);
     }
     0
+}
+
+/// The worker's connections as `ipvsadm -L -c` lists them.
+fn connections(engine: &Worker<Pkt>, worker: u16, now: u64) -> Vec<rvs_control::ConnEntry> {
+    use std::net::{IpAddr, SocketAddr};
+    let sa = |a: std::net::Ipv4Addr, p: u16| SocketAddr::new(IpAddr::V4(a), p);
+    engine
+        .conns()
+        .iter()
+        .map(|(_, e)| rvs_control::ConnEntry {
+            protocol: match e.in_key.proto {
+                6 => "TCP".into(),
+                17 => "UDP".into(),
+                _ => "IP".into(),
+            },
+            state: e.state.name().into(),
+            expires: (e.expires_ns.saturating_sub(now) / 1_000_000_000) as u32,
+            source: sa(e.in_key.src, e.in_key.src_port),
+            virtual_address: sa(e.in_key.dst, e.in_key.dst_port),
+            destination: sa(e.data.rip, e.data.rport),
+            local: (e.data.lport != 0).then(|| sa(e.data.lip, e.data.lport)),
+            worker,
+        })
+        .collect()
 }
 
 /// A copy of `m` in a fresh buffer from `pool`, taken as received on the same port.

@@ -4,7 +4,8 @@
 use std::process::Command;
 
 fn rvsd(config: &str, extra: &[&str]) -> (i32, String, String) {
-    let dir = std::env::temp_dir().join(format!("rvsd-cli-{}-{}", std::process::id(), config.len()));
+    let dir =
+        std::env::temp_dir().join(format!("rvsd-cli-{}-{}", std::process::id(), config.len()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("rvsd.toml");
     std::fs::write(&path, config).unwrap();

@@ -57,8 +57,12 @@ fn dr_lab_replayed_through_rvsd_on_net_pcap() {
     {
         let mut w = PcapWriter::new(File::create(&input).unwrap()).unwrap();
         for (i, f) in frames.iter().enumerate() {
-            w.write_packet(&PcapPacket::new(Duration::from_millis(i as u64), f.len() as u32, f))
-                .unwrap();
+            w.write_packet(&PcapPacket::new(
+                Duration::from_millis(i as u64),
+                f.len() as u32,
+                f,
+            ))
+            .unwrap();
         }
     }
     let config = dir.join("rvsd.toml");
@@ -66,6 +70,8 @@ fn dr_lab_replayed_through_rvsd_on_net_pcap() {
         &config,
         format!(
             r#"
+[control]
+socket = "{}"
 [[ports]]
 name = "lan"
 device = "net_pcap0"
@@ -86,6 +92,7 @@ method = "dr"
 address = "198.18.1.20:80"
 method = "dr"
 "#,
+            dir.join("rvsd.sock").display(),
             input.display(),
             output.display()
         ),
@@ -96,8 +103,22 @@ method = "dr"
         .arg("--config")
         .arg(&config)
         .args(["--exit-when-idle", "0.5", "--"])
-        .args(["-l", "0-1", "--no-huge", "-m", "256", "--no-shconf", "--no-pci"])
-        .args(["--no-telemetry", "--file-prefix", &prefix, "--log-level", "warning"])
+        .args([
+            "-l",
+            "0-1",
+            "--no-huge",
+            "-m",
+            "256",
+            "--no-shconf",
+            "--no-pci",
+        ])
+        .args([
+            "--no-telemetry",
+            "--file-prefix",
+            &prefix,
+            "--log-level",
+            "warning",
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -115,7 +136,11 @@ method = "dr"
     };
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(status.success(), "rvsd failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        status.success(),
+        "rvsd failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("drops: 0 total"), "{stdout}");
 
     let mut r = PcapReader::new(File::open(&output).unwrap()).unwrap();
@@ -136,5 +161,8 @@ method = "dr"
         assert_eq!(&f[6..12], &director_mac);
         macs.push(<[u8; 6]>::try_from(&f[0..6]).unwrap());
     }
-    assert!(macs == [RS2, RS1, RS2, RS1] || macs == [RS1, RS2, RS1, RS2], "{macs:?}");
+    assert!(
+        macs == [RS2, RS1, RS2, RS1] || macs == [RS1, RS2, RS1, RS2],
+        "{macs:?}"
+    );
 }
