@@ -352,12 +352,9 @@ impl Handler for Control {
         let mut inner = self.lock();
         let mut next = inner.cfg.clone();
         let cmd = rvs_control::apply_args(&mut next, args)?;
-        match cmd {
-            Command::Zero(svc) => {
-                drop(inner);
-                return self.zero(svc);
-            }
-            _ => {}
+        if let Command::Zero(svc) = cmd {
+            drop(inner);
+            return self.zero(svc);
         }
         let previous = std::mem::replace(&mut inner.cfg, next);
         if let Err(e) = self.publish(&inner) {
