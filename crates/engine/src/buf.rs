@@ -26,6 +26,13 @@ pub trait Io<B> {
     fn send(&mut self, port: PortIdx, pkt: B);
     /// An empty buffer (length 0) for a new frame, or `None` when the pool is exhausted.
     fn alloc(&mut self) -> Option<B>;
+    /// Hand a frame the director does not handle itself to the kernel through `port`'s
+    /// exception path (a TAP device), as received. Gives the frame back when the port has
+    /// none (the engine then counts the drop).
+    fn exception(&mut self, port: PortIdx, pkt: B) -> Result<(), B> {
+        let _ = port;
+        Err(pkt)
+    }
 }
 
 /// A heap buffer with headroom, for tests, fuzzing, benchmarks and the replay tool.
@@ -103,6 +110,10 @@ pub struct CaptureIo {
     pub sent: Vec<(PortIdx, Vec<u8>)>,
     /// How many more buffers `alloc` hands out (None = unlimited).
     pub alloc_budget: Option<usize>,
+    /// Frames handed to the exception path, when `exception_path` is set.
+    pub to_kernel: Vec<(PortIdx, Vec<u8>)>,
+    /// Whether the ports have an exception path.
+    pub exception_path: bool,
 }
 
 impl CaptureIo {
@@ -115,6 +126,13 @@ impl CaptureIo {
 impl Io<VecBuf> for CaptureIo {
     fn send(&mut self, port: PortIdx, pkt: VecBuf) {
         self.sent.push((port, pkt.to_vec()));
+    }
+    fn exception(&mut self, port: PortIdx, pkt: VecBuf) -> Result<(), VecBuf> {
+        if !self.exception_path {
+            return Err(pkt);
+        }
+        self.to_kernel.push((port, pkt.to_vec()));
+        Ok(())
     }
     fn alloc(&mut self) -> Option<VecBuf> {
         match &mut self.alloc_budget {

@@ -200,6 +200,8 @@ pub struct Stats {
     pub conns_expired: u64,
     /// Frames that waited for neighbour resolution.
     pub neighbour_held: u64,
+    /// Frames for the director itself passed to the kernel (exception path).
+    pub to_kernel: u64,
     /// TCP/UDP frames handled by a worker that does not own their connection (must stay 0).
     pub wrong_worker: u64,
     /// Drops by reason, indexed by `DropReason as usize`.
@@ -223,6 +225,7 @@ impl Default for Stats {
             conns_created: 0,
             conns_expired: 0,
             neighbour_held: 0,
+            to_kernel: 0,
             wrong_worker: 0,
             drops: [0; DropReason::COUNT],
         }
@@ -262,6 +265,7 @@ impl Stats {
         self.conns_created += o.conns_created;
         self.conns_expired += o.conns_expired;
         self.neighbour_held += o.neighbour_held;
+        self.to_kernel += o.to_kernel;
         self.wrong_worker += o.wrong_worker;
         for (a, b) in self.drops.iter_mut().zip(o.drops.iter()) {
             *a += b;

@@ -345,6 +345,13 @@ impl<B: PacketBuf> Worker<B> {
             }
         }
         match self.classify(now_ns, port, &mut pkt, io) {
+            // Traffic for the director itself that rvs does not handle (SSH to a DIP, replies
+            // to health checks): to the kernel through the port's exception path, if it has
+            // one.
+            Action::Drop(DropReason::LocalUnhandled) => match io.exception(port, pkt) {
+                Ok(()) => self.stats.to_kernel += 1,
+                Err(_) => self.stats.drop(DropReason::LocalUnhandled),
+            },
             Action::Drop(reason) => self.stats.drop(reason),
             Action::Reply => emit(&self.dir, &mut self.stats, io, port, pkt),
             Action::Forward {
@@ -370,7 +377,11 @@ impl<B: PacketBuf> Worker<B> {
                 code,
                 rest,
             } => self.icmp_error(now_ns, &pkt, msg_type, code, rest, io),
-            Action::Consumed => {}
+            // The kernel behind the exception path resolves its own neighbours: it gets the
+            // ARP replies addressed to us too.
+            Action::Consumed => {
+                let _ = io.exception(port, pkt);
+            }
         }
     }
 

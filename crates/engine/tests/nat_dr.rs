@@ -449,3 +449,22 @@ fn malformed_frames_are_counted_drops_never_panics() {
     feed(&mut w, &mut io, 0, OUT, &f);
     assert_eq!(w.stats.drops_of(DropReason::NotOurMac), 1);
 }
+
+/// Traffic for a DIP that rvs does not handle goes to the kernel through the exception path
+/// when the port has one, and is a counted drop otherwise.
+#[test]
+fn local_traffic_goes_to_the_exception_path() {
+    let mut w = worker(NAT_LAB, &[OUT_MAC, IN_MAC]);
+    let mut io = CaptureIo::default();
+    let ssh = Tcp { dst: "198.18.0.1", dport: 22, ..Tcp::default() }.build();
+    assert!(feed(&mut w, &mut io, 0, OUT, &ssh).is_empty());
+    assert_eq!(w.stats.drops_of(DropReason::LocalUnhandled), 1);
+    io.exception_path = true;
+    assert!(feed(&mut w, &mut io, 0, OUT, &ssh).is_empty());
+    assert_eq!(io.to_kernel, vec![(OUT, ssh.clone())], "as received");
+    assert_eq!(w.stats.to_kernel, 1);
+    // The kernel gets ARP replies addressed to us, to resolve its own neighbours.
+    let reply = arp(2, RS1_MAC, IN_MAC, "198.18.1.10", IN_MAC, "198.18.1.1");
+    feed(&mut w, &mut io, 0, IN, &reply);
+    assert_eq!(io.to_kernel.last(), Some(&(IN, reply)));
+}
