@@ -178,3 +178,29 @@ fn without_a_config_direct_routing_works_through_the_added_default_route() {
     assert_eq!(seen.dst_mac, [0x02, 0x00, 192, 168, 1, 1]);
     assert_eq!(seen.src_mac, PORT0_MAC);
 }
+
+#[test]
+fn persistence_templates_live_on_the_capture_clock() {
+    // -p 10: the client's next connection within the template's life goes to the same real
+    // server (ip_vs_sched_persist); 200 s later, its connections (SYN_RECV, 60 s) and the
+    // template (10 s after them) are gone and rr moves on from where it was.
+    let tl = "\
+0 -A -t 10.0.0.100:80 -s rr -p 10
+0 -a -t 10.0.0.100:80 -r 192.168.1.1:80 -m
+0 -a -t 10.0.0.100:80 -r 192.168.1.2:80 -m
+";
+    let frames = vec![
+        (0, syn("172.16.0.2", 1000, "10.0.0.100", 80)),
+        (5 * SEC, syn("172.16.0.2", 1001, "10.0.0.100", 80)),
+        (200 * SEC, syn("172.16.0.2", 1002, "10.0.0.100", 80)),
+    ];
+    let r = Case::new("persistence", frames).timeline(tl).run().unwrap();
+    assert_eq!(
+        reals(&r),
+        [
+            s("192.168.1.2:80"),
+            s("192.168.1.2:80"),
+            s("192.168.1.1:80")
+        ]
+    );
+}
