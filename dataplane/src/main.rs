@@ -97,6 +97,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// The kernel's name for a port's TAP device: `rvs-` and the port name, within the 15
+/// characters Linux allows.
+fn tap_name(port: &str) -> String {
+    let mut n = format!("rvs-{port}");
+    n.truncate(15);
+    n
+}
+
 fn run(
     cfg: &Config,
     config_path: &std::path::Path,
@@ -119,7 +127,8 @@ fn run(
     let queues = cfg.workers;
     let (rx_desc, tx_desc) = (1024u16, 1024u16);
     let per_port = u32::from(queues) * (u32::from(rx_desc) + u32::from(tx_desc));
-    let pool_size = (cfg.ports.len() as u32) * per_port
+    let taps = cfg.ports.iter().filter(|p| p.exception_path).count() as u32;
+    let pool_size = (cfg.ports.len() as u32 + taps) * per_port
         + (workers as u32) * 4 * (dpdk::BURST_SIZE as u32) * (cfg.ports.len() as u32)
         + 8192;
     let pool = Mempool::new(
@@ -157,6 +166,34 @@ fn run(
         tracing::info!(port = %p.name, device = %p.device, %mac, link_up = port.link_up(), "port started");
         macs.push(mac);
         ports.push(port);
+    }
+
+    // Exception path: a TAP device per port that asks for one, with the port's MAC, so that
+    // the kernel behind it answers for the port's addresses as the port itself would.
+    let mut taps: Vec<Option<Port>> = Vec::with_capacity(cfg.ports.len());
+    for (i, p) in cfg.ports.iter().enumerate() {
+        if !p.exception_path {
+            taps.push(None);
+            continue;
+        }
+        let iface = tap_name(&p.name);
+        let args = format!("iface={iface},mac={}", macs[i]);
+        let mut tap = Port::from_vdev(&eal, &format!("net_tap{i}"), &args).with_context(|| {
+            format!("ports[{i}].exception_path: creating the TAP device {iface} (net_tap {args})")
+        })?;
+        let pc = PortConfig {
+            rx_queues: queues,
+            tx_queues: queues,
+            rx_desc,
+            tx_desc,
+            mtu: None,
+            promiscuous: false,
+        };
+        tap.configure(&pc, &pool)
+            .and_then(|()| tap.start())
+            .with_context(|| format!("ports[{i}].exception_path: starting the TAP device {iface}"))?;
+        tracing::info!(port = %p.name, %iface, "exception path to the kernel");
+        taps.push(Some(tap));
     }
 
     let director = Arc::new(Director::new(cfg, &macs, None).map_err(|e| anyhow!("{e}"))?);
@@ -242,6 +279,20 @@ fn run(
                     .with_context(|| format!("tx queue {q} of {}", p.name()))?,
             );
         }
+        let mut tap_rx = Vec::with_capacity(taps.len());
+        let mut tap_tx = Vec::with_capacity(taps.len());
+        for t in &taps {
+            match t {
+                Some(t) => {
+                    tap_rx.push(Some(t.rx_queue(q).context("TAP rx queue")?));
+                    tap_tx.push(Some(t.tx_queue(q).context("TAP tx queue")?));
+                }
+                None => {
+                    tap_rx.push(None);
+                    tap_tx.push(None);
+                }
+            }
+        }
         let result = Arc::new(Mutex::new(None::<WorkerResult>));
         results.push(Arc::clone(&result));
         let setup = WorkerSetup {
@@ -266,6 +317,8 @@ fn run(
             arp_out,
             port_index: port_index.clone(),
             published: Arc::clone(&published),
+            tap_rx,
+            tap_tx,
         };
         joins.push(
             dpdk::launch_on_lcore(&eal, lcore, move || worker::run(setup))
@@ -424,6 +477,7 @@ fn run(
         .collect();
     print!("{}", report::render(&reports, &total));
     // EAL cleanup stops and closes the ports.
+    drop(taps);
     drop(ports);
     drop(steer_rings);
     drop(arp_rings);

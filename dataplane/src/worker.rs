@@ -60,6 +60,7 @@ impl TxPort {
 /// The engine's [`Io`] over one worker's TX queues and the mbuf pool.
 struct WorkerIo<'a> {
     tx: &'a mut [TxPort],
+    taps: &'a mut [Option<TxPort>],
     pool: &'a Mempool,
 }
 
@@ -79,6 +80,20 @@ impl Io<Pkt> for WorkerIo<'_> {
     #[inline]
     fn alloc(&mut self) -> Option<Pkt> {
         self.pool.alloc().map(Pkt)
+    }
+    fn exception(&mut self, port: PortIdx, pkt: Pkt) -> Result<(), Pkt> {
+        match self.taps.get_mut(usize::from(port)) {
+            Some(Some(t)) => {
+                if t.burst.is_full() {
+                    t.flush();
+                }
+                if t.burst.push(pkt.0).is_err() {
+                    t.dropped += 1;
+                }
+                Ok(())
+            }
+            _ => Err(pkt),
+        }
     }
 }
 
@@ -114,6 +129,10 @@ pub struct WorkerSetup {
     pub port_index: Vec<Option<PortIdx>>,
     /// The configuration to pick up and where to publish counters.
     pub published: Arc<Published>,
+    /// This worker's queue of each port's TAP device (exception path), if it has one.
+    pub tap_rx: Vec<Option<RxQueue>>,
+    /// Likewise for sending to the kernel.
+    pub tap_tx: Vec<Option<TxQueue>>,
 }
 
 /// Frames on their way to another worker, batched per destination.
@@ -180,7 +199,19 @@ pub fn run(setup: WorkerSetup) -> i32 {
         arp_out,
         port_index,
         published,
+        mut tap_rx,
+        tap_tx,
     } = setup;
+    let mut taps: Vec<Option<TxPort>> = tap_tx
+        .into_iter()
+        .map(|q| {
+            q.map(|queue| TxPort {
+                queue,
+                burst: Burst::new(),
+                dropped: 0,
+            })
+        })
+        .collect();
     let slot = &published.workers[usize::from(cfg.id)];
     let snapshot_ns = SNAPSHOT_EVERY.as_nanos() as u64;
     let mut last_snapshot = 0u64;
@@ -227,6 +258,7 @@ pub fn run(setup: WorkerSetup) -> i32 {
             received += n;
             let mut io = WorkerIo {
                 tx: &mut tx,
+                taps: &mut taps,
                 pool: &pool,
             };
             for m in burst.drain() {
@@ -257,15 +289,36 @@ pub fn run(setup: WorkerSetup) -> i32 {
             for h in steer_out.iter_mut().chain(arp_out.iter_mut()).flatten() {
                 h.flush();
             }
-            for t in tx.iter_mut() {
+            for t in tx.iter_mut().chain(taps.iter_mut().flatten()) {
                 t.flush();
             }
+        }
+        // What the kernel sends through a port's exception path leaves through the port.
+        for (port, q) in tap_rx.iter_mut().enumerate() {
+            let Some(q) = q else { continue };
+            if q.rx_burst(&mut burst) == 0 {
+                continue;
+            }
+            received += burst.len();
+            if let Some(t) = tx.get_mut(port) {
+                for m in burst.drain() {
+                    if t.burst.is_full() {
+                        t.flush();
+                    }
+                    if t.burst.push(m).is_err() {
+                        t.dropped += 1;
+                    }
+                }
+                t.flush();
+            }
+            burst.clear();
         }
         // Frames other workers passed to this one.
         if steer_in.dequeue_burst(&mut burst) > 0 {
             received += burst.len();
             let mut io = WorkerIo {
                 tx: &mut tx,
+                taps: &mut taps,
                 pool: &pool,
             };
             for m in burst.drain() {
@@ -274,7 +327,7 @@ pub fn run(setup: WorkerSetup) -> i32 {
                     None => drop(m),
                 }
             }
-            for t in tx.iter_mut() {
+            for t in tx.iter_mut().chain(taps.iter_mut().flatten()) {
                 t.flush();
             }
         }
@@ -282,6 +335,7 @@ pub fn run(setup: WorkerSetup) -> i32 {
             received += burst.len();
             let mut io = WorkerIo {
                 tx: &mut tx,
+                taps: &mut taps,
                 pool: &pool,
             };
             for m in burst.drain() {
@@ -289,7 +343,7 @@ pub fn run(setup: WorkerSetup) -> i32 {
                     engine.learn_arp(now, port, Pkt(m), &mut io);
                 }
             }
-            for t in tx.iter_mut() {
+            for t in tx.iter_mut().chain(taps.iter_mut().flatten()) {
                 t.flush();
             }
         }
@@ -315,10 +369,11 @@ pub fn run(setup: WorkerSetup) -> i32 {
             }
             let mut io = WorkerIo {
                 tx: &mut tx,
+                taps: &mut taps,
                 pool: &pool,
             };
             engine.tick(now, &mut io);
-            for t in tx.iter_mut() {
+            for t in tx.iter_mut().chain(taps.iter_mut().flatten()) {
                 t.flush();
             }
         }
