@@ -9,14 +9,14 @@ bash ci/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 
 echo "== build (release: rvsd for the labs)"
-cargo build --release --workspace --locked
+cargo build --release --workspace
 
 echo "== format and lints"
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets -- -D warnings
 
 echo "== unit, property, engine and DPDK tests"
-cargo test --workspace --locked
+cargo test --workspace
 
 echo "== labs (network namespaces, real curl, rvsd on net_af_packet)"
 RVSD="${CARGO_TARGET_DIR:-$PWD/target}/release/rvsd" bash ci/labs/run-all.sh
