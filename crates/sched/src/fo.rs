@@ -12,11 +12,13 @@ impl Scheduler for WeightedFailover {
     }
 
     fn schedule(&mut self, dests: &[Dest], _input: &SchedInput, _now_ns: u64) -> Option<usize> {
-        // ip_vs_fo_schedule: hw starts at 0, `weight > hw` replaces.
+        // ip_vs_fo_schedule: hw starts at 0, `weight > hw` replaces. The weight is tested
+        // first (same result, no side effects) so that the shared flag is read only for a
+        // server that could win.
         let mut best: Option<usize> = None;
         let mut hw = 0;
         for (i, d) in dests.iter().enumerate() {
-            if !d.is_overloaded() && d.weight > hw {
+            if d.weight > hw && !d.is_overloaded() {
                 best = Some(i);
                 hw = d.weight;
             }

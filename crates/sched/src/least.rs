@@ -79,7 +79,7 @@ fn expected_delay(d: &Dest) -> i64 {
 /// `ip_vs_wlc_schedule` / `ip_vs_sed_schedule`: the first server that is not overloaded and has
 /// weight > 0 is the candidate; later servers replace it when strictly less loaded per weight.
 /// Later servers are skipped only for overload: weight 0 never wins the product comparison.
-pub(crate) fn weighted_least(dests: &[Dest], load: fn(&Dest) -> i64) -> Option<usize> {
+pub(crate) fn weighted_least(dests: &[Dest], load: impl Fn(&Dest) -> i64) -> Option<usize> {
     let mut it = dests.iter().enumerate();
     let (mut li, mut loh, mut lw) = it
         .by_ref()

@@ -2,8 +2,10 @@
 //!
 //! Each scheduler reproduces its `net/netfilter/ipvs/ip_vs_<name>.c`: the same scan order over
 //! the service's real servers, the same skip rules (weight 0 = quiescent, `IP_VS_DEST_F_OVERLOAD`),
-//! the same integer comparisons and tie-breaks, the same cursor behaviour on add/remove/edit, and
-//! the same 256-bucket hash tables for `sh` and `dh`.
+//! the same integer comparisons and tie-breaks, the same cursor behaviour on add/remove/edit, the
+//! same 256-bucket hash tables for `sh` and `dh`, the same 4093-slot Maglev table with the
+//! kernel's fixed hash keys for `mh`, the same locality tables and garbage collection for
+//! `lblc`/`lblcr`, and the same draws for `twos` given the same random numbers.
 //!
 //! # The real-server list
 //! The kernel keeps a service's real servers in a linked list and adds new ones at its head
@@ -17,12 +19,34 @@
 //! A real server present in the slice is "available" (`IP_VS_DEST_F_AVAILABLE`); the kernel clears
 //! that flag only when it unlinks the server from the list.
 //!
-//! # Per worker
+//! # Several workers
 //! An instance is owned by one worker for one service: no locks, no allocation in
-//! [`Scheduler::schedule`]. The stateful schedulers therefore keep per-worker state: with several
-//! workers, `rr` and `wrr` are round-robin *per worker* (each worker walks its own cursor over the
-//! same list), so the global sequence interleaves the workers' sequences. The connection counters
-//! the dynamic schedulers read are shared by all workers ([`DestCounters`]).
+//! [`Scheduler::schedule`]. What that means for each scheduler when a service runs on several
+//! workers (each with its own instance over the same list):
+//!
+//! | scheduler | with several workers |
+//! |---|---|
+//! | `rr`, `wrr` | round-robin *per worker*: each worker walks its own cursor (and `wrr` its own weight threshold) over the same list, so the global sequence interleaves the workers' sequences; shares over time are the kernel's, the exact order is not |
+//! | `lc`, `wlc`, `sed`, `nq`, `ovf`, `twos` | read the connection counts every worker shares ([`DestCounters`], relaxed atomics): the same choice as the kernel for the counts seen at that instant; two workers deciding at the same instant may both pick the least loaded server, as two CPUs may in the kernel |
+//! | `fo` | stateless, reads weights and the shared overload flag: identical on every worker |
+//! | `sh`, `dh`, `mh` | pure functions of the list and the packet: every worker makes the same decision for the same packet, the kernel's |
+//! | `lblc`, `lblcr` | the destination-address tables are **per worker**: a destination whose connections land on several workers gets an entry on each, possibly naming different servers; each table collects its own garbage on the same 60 s grid. To get the kernel's single table, steer by destination address (or run the service on one worker) |
+//! | `twos` | each worker draws from its own generator; seed them differently ([`SchedParams::seed`]) |
+//!
+//! The overload flag and the `-x`/`-y` thresholds are shared through [`DestCounters`] and kept
+//! by [`bind_dest`], [`unbind_dest`] and [`move_active`]; every worker sees a server overloaded
+//! as soon as any worker's connection crosses the upper threshold.
+//!
+//! # What each scheduler hashes on
+//! For persistence templates and connection steering: `sh` and `mh` hash the client address
+//! ([`SchedInput::src`], with the client port under `sh-port`/`mh-port`); `dh`, `lblc` and
+//! `lblcr` key on the packet's destination address ([`SchedInput::dst`]). The others look at
+//! no address.
+//!
+//! # Time
+//! Only `lblc` and `lblcr` read the clock: their garbage collection timer fires every 60 s from
+//! the creation time given in [`SchedParams::created_ns`] (see [`new_scheduler_with`]); timers
+//! due at or before the `now` of a [`Scheduler::schedule`] or [`Scheduler::gc`] call fire first.
 //!
 //! # No destination
 //! [`Scheduler::schedule`] returns `None` where the kernel returns NULL after
@@ -55,6 +79,8 @@ pub use twos::{RandomSource, SplitMix64};
 #[cfg(test)]
 mod model;
 #[cfg(test)]
+mod scan_model;
+#[cfg(test)]
 mod testutil;
 
 /// Connection counts, thresholds and the overload flag of one real server, shared by all
@@ -71,7 +97,10 @@ mod testutil;
 /// [`DestCounters::unbind`], [`DestCounters::move_active`] and the template variants (or the
 /// free functions [`bind_dest`], [`unbind_dest`], [`move_active`]), which keep the flag in step
 /// with the thresholds exactly as `ip_vs_conn.c` does.
+// One cache line of its own: workers write different servers' counters at the same time, and
+// a scan reads each server's line once.
 #[derive(Debug)]
+#[repr(align(64))]
 pub struct DestCounters {
     /// Connections in an active state (TCP ESTABLISHED): `activeconns`.
     pub active: AtomicU32,
@@ -384,13 +413,15 @@ pub enum Change {
 ///
 /// Build with `SchedFlags { sh_port: true, ..Default::default() }` so that flags added later do not
 /// break the construction. In the kernel `mh-fallback`/`mh-port` are the same bits as
-/// `sh-fallback`/`sh-port` (`IP_VS_SVC_F_SCHED1`/`SCHED2`).
+/// `sh-fallback`/`sh-port` (`IP_VS_SVC_F_SCHED1`/`SCHED2`), and so they are here: `mh` reads
+/// `sh_fallback` and `sh_port`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SchedFlags {
-    /// `sh-fallback` (`IP_VS_SVC_F_SCHED_SH_FALLBACK`): when the hashed real server is
-    /// unavailable, probe the table for another one instead of dropping.
+    /// `sh-fallback` (`IP_VS_SVC_F_SCHED_SH_FALLBACK`), also `mh-fallback`: when the hashed
+    /// real server is unavailable, probe the table for another one instead of dropping.
     pub sh_fallback: bool,
-    /// `sh-port` (`IP_VS_SVC_F_SCHED_SH_PORT`): hash the client port too (TCP, UDP, SCTP).
+    /// `sh-port` (`IP_VS_SVC_F_SCHED_SH_PORT`), also `mh-port`: hash the client port too (TCP,
+    /// UDP, SCTP).
     pub sh_port: bool,
 }
 
@@ -408,8 +439,10 @@ pub trait Scheduler: Send {
     /// kernel's `add_dest`/`del_dest`/`upd_dest` hooks do. `dests` is the new list.
     fn update(&mut self, dests: &[Dest], change: Change);
 
-    /// Periodic housekeeping, for schedulers that keep tables with expiring entries (the kernel's
-    /// lblc/lblcr run a timer for this). The schedulers of this crate keep none.
+    /// Periodic housekeeping: run the timers due at or before `now_ns`. Only `lblc` and `lblcr`
+    /// have one (their table's garbage collection every 60 s from the creation time); their
+    /// `schedule` runs it too, so calling `gc` only keeps an idle table from holding memory
+    /// and a later packet from paying for the catch-up.
     fn gc(&mut self, _now_ns: u64) {}
 }
 
@@ -601,6 +634,119 @@ mod tests {
         // Same bits as the kernel's int arithmetic when it overflows.
         d.counters.set(1 << 24, 5);
         assert_eq!(overhead(&d), 5);
+    }
+
+    #[test]
+    fn upper_threshold_sets_the_flag_on_bind() {
+        // ip_vs_conn.c ip_vs_bind_dest: u_threshold != 0 && totalconns >= u_threshold.
+        let d = Dest::with_thresholds(1, "10.0.0.1".parse().expect("ip"), 80, 1, 3, 0);
+        bind_dest(&d, false);
+        bind_dest(&d, true);
+        assert!(!d.is_overloaded());
+        bind_dest(&d, false); // total 3 >= 3
+        assert!(d.is_overloaded());
+        assert_eq!((d.counters.active(), d.counters.inactive()), (1, 2));
+        // Templates do not count towards the total (ip_vs_dest_totalconns).
+        let t = Dest::with_thresholds(2, "10.0.0.2".parse().expect("ip"), 80, 1, 1, 0);
+        t.counters.bind_template();
+        assert!(!t.is_overloaded());
+        assert_eq!(t.counters.persistent.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn without_lower_threshold_the_flag_clears_under_three_quarters() {
+        // ip_vs_unbind_dest: l_threshold == 0 -> clear when totalconns * 4 < u_threshold * 3.
+        let d = Dest::with_thresholds(1, "10.0.0.1".parse().expect("ip"), 80, 1, 8, 0);
+        for _ in 0..8 {
+            bind_dest(&d, false);
+        }
+        assert!(d.is_overloaded());
+        unbind_dest(&d, false); // 7 * 4 = 28 < 24? no
+        unbind_dest(&d, false); // 6 * 4 = 24 < 24? no
+        assert!(d.is_overloaded());
+        unbind_dest(&d, false); // 5 * 4 = 20 < 24: clear
+        assert!(!d.is_overloaded());
+        // Between the thresholds a bind does not set it again until the upper one.
+        bind_dest(&d, false);
+        bind_dest(&d, false);
+        assert!(!d.is_overloaded());
+    }
+
+    #[test]
+    fn lower_threshold_clears_strictly_below_it() {
+        // l_threshold != 0 -> clear when totalconns < l_threshold.
+        let d = Dest::with_thresholds(1, "10.0.0.1".parse().expect("ip"), 80, 1, 4, 2);
+        for _ in 0..4 {
+            bind_dest(&d, true);
+        }
+        assert!(d.is_overloaded());
+        unbind_dest(&d, true);
+        unbind_dest(&d, true); // 2 < 2? no
+        assert!(d.is_overloaded());
+        unbind_dest(&d, true); // 1 < 2
+        assert!(!d.is_overloaded());
+    }
+
+    #[test]
+    fn no_thresholds_unbind_always_clears() {
+        // Neither threshold: ip_vs_unbind_dest clears the flag whatever the count.
+        let d = rs(1, 1);
+        bind_dest(&d, true);
+        bind_dest(&d, true);
+        assert!(!d.is_overloaded()); // u_threshold 0 never sets it
+        d.counters.set_overloaded(true);
+        unbind_dest(&d, true);
+        assert!(!d.is_overloaded());
+    }
+
+    #[test]
+    fn moving_between_active_and_inactive_keeps_the_flag() {
+        // set_tcp_state moves one count across; the total and the flag stay.
+        let d = Dest::with_thresholds(1, "10.0.0.1".parse().expect("ip"), 80, 1, 2, 0);
+        bind_dest(&d, false);
+        bind_dest(&d, false);
+        assert!(d.is_overloaded());
+        move_active(&d, true);
+        assert_eq!((d.counters.active(), d.counters.inactive()), (1, 1));
+        assert!(d.is_overloaded());
+        move_active(&d, false);
+        assert_eq!((d.counters.active(), d.counters.inactive()), (0, 2));
+        unbind_dest(&d, false); // 1 * 4 < 2 * 3: clear
+        assert!(!d.is_overloaded());
+    }
+
+    #[test]
+    fn editing_thresholds_clears_only_when_raised_or_removed() {
+        // __ip_vs_update_dest: clear if the new u_threshold is 0 or above the old one.
+        let d = Dest::with_thresholds(1, "10.0.0.1".parse().expect("ip"), 80, 1, 2, 0);
+        bind_dest(&d, true);
+        bind_dest(&d, true);
+        assert!(d.is_overloaded());
+        d.counters.set_thresholds(2, 1); // same upper: stays
+        assert!(d.is_overloaded());
+        d.counters.set_thresholds(1, 0); // lowered: stays
+        assert!(d.is_overloaded());
+        d.counters.set_thresholds(5, 0); // raised: cleared
+        assert!(!d.is_overloaded());
+        d.counters.set_thresholds(1, 0); // lowered below the count: not set until a bind
+        assert!(!d.is_overloaded());
+        bind_dest(&d, false);
+        assert!(d.is_overloaded());
+        d.counters.set_thresholds(0, 0); // removed: cleared
+        assert!(!d.is_overloaded());
+        assert_eq!(d.counters.thresholds(), (0, 0));
+    }
+
+    #[test]
+    fn the_flag_is_shared_by_every_copy_of_the_server() {
+        // Workers hold clones of the Dest (or just the counters): one flag for all.
+        let d = Dest::with_thresholds(1, "10.0.0.1".parse().expect("ip"), 80, 1, 1, 0);
+        let other_worker = d.clone();
+        bind_dest(&d, false);
+        assert!(other_worker.is_overloaded());
+        let mut s = new_scheduler("rr", SchedFlags::default(), &[]).expect("rr");
+        let input = testutil::input_from("10.9.9.9", 1);
+        assert_eq!(s.schedule(&[other_worker], &input, 0), None);
     }
 
     #[test]

@@ -13,18 +13,25 @@ impl Scheduler for Overflow {
     }
 
     fn schedule(&mut self, dests: &[Dest], _input: &SchedInput, _now_ns: u64) -> Option<usize> {
-        // ip_vs_ovf_schedule: `!h || w > hw` replaces.
-        let mut best: Option<(usize, i32)> = None;
+        // ip_vs_ovf_schedule: `!h || w > hw` replaces. A server that could not replace the
+        // current one whatever its state is passed over before its shared counters are read
+        // (same result: the skip tests have no side effects).
+        // Weights are never negative, so `hw` = 0 before the first hit lets every server with
+        // weight > 0 through, as `!h` does.
+        let mut best: Option<usize> = None;
+        let mut hw = 0;
         for (i, d) in dests.iter().enumerate() {
             let w = d.weight;
-            if d.is_overloaded() || i64::from(d.counters.active()) > i64::from(w) || w == 0 {
+            if w <= hw {
                 continue;
             }
-            if best.is_none_or(|(_, hw)| w > hw) {
-                best = Some((i, w));
+            if d.is_overloaded() || i64::from(d.counters.active()) > i64::from(w) {
+                continue;
             }
+            best = Some(i);
+            hw = w;
         }
-        best.map(|(i, _)| i)
+        best
     }
 
     fn update(&mut self, _dests: &[Dest], _change: Change) {}
