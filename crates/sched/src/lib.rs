@@ -405,7 +405,9 @@ pub enum Change {
     /// (`upd_dest` hook, `ipvsadm -e`).
     Edited(u32),
     /// Start over as if the scheduler had just been bound to the service (`init_service`, as on
-    /// `ipvsadm -E -s` or a service created with its real servers already in place).
+    /// `ipvsadm -E -s` or a service created with its real servers already in place). `lblc` and
+    /// `lblcr` empty their table but keep their timer's phase; build a new instance with
+    /// [`new_scheduler_with`] to restart it from a new creation time.
     Reset,
 }
 
