@@ -1,4 +1,4 @@
-//! The flow index: `FlowKey` → slab slot and direction, an open-addressing hash table of
+//! The flow index: flow key → slab slot and direction, an open-addressing hash table of
 //! 64-byte buckets.
 //!
 //! Shape (after VPP's `lbhash.h`, with F14-style overflow counts):
@@ -17,7 +17,7 @@
 //! (every connection NAT, table full): about 99 % of keys sit in their home bucket and the
 //! farthest a few buckets away; DR/TUN connections use one key, halving the load.
 
-use crate::FlowKey;
+use crate::Key;
 
 /// Entries per bucket: 10 × (2-byte signature + 4-byte value) + 4-byte overflow count = 64.
 pub(crate) const SLOTS: usize = 10;
@@ -56,13 +56,6 @@ fn splitmix64(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// 64×64→128-bit multiply folded to 64 bits (wyhash's `mum`).
-#[inline]
-fn fold_mul(a: u64, b: u64) -> u64 {
-    let p = u128::from(a) * u128::from(b);
-    (p as u64) ^ ((p >> 64) as u64)
-}
-
 pub(crate) struct FlowIndex {
     buckets: Box<[Bucket]>,
     secrets: [u64; 3],
@@ -85,14 +78,10 @@ impl FlowIndex {
         }
     }
 
-    /// Seeded hash of a flow key: two folded multiplies over the 13 key bytes packed in two
-    /// words.
+    /// Seeded hash of a flow key (see [`Key::hash_seeded`]).
     #[inline]
-    pub(crate) fn hash(&self, k: &FlowKey) -> u64 {
-        let a = (u64::from(u32::from(k.src)) << 32) | u64::from(u32::from(k.dst));
-        let b = (u64::from(k.src_port) << 48) | (u64::from(k.dst_port) << 32) | u64::from(k.proto);
-        let h = fold_mul(a ^ self.secrets[0], b ^ self.secrets[1]);
-        fold_mul(h ^ self.secrets[2], K1)
+    pub(crate) fn hash<K: Key>(&self, k: &K) -> u64 {
+        k.hash_seeded(&self.secrets)
     }
 
     /// Home bucket (low 32 hash bits, reduced by multiply-shift so any bucket count works) and
@@ -219,7 +208,8 @@ impl FlowIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::Ipv4Addr;
+    use crate::{FlowKey, FlowKey6};
+    use std::net::{Ipv4Addr, Ipv6Addr};
 
     fn key(i: u32) -> FlowKey {
         FlowKey {
@@ -273,6 +263,72 @@ mod tests {
         for v in variants {
             assert_ne!(ix.hash(&v), h, "{v:?}");
         }
+    }
+
+    fn key6(i: u32) -> FlowKey6 {
+        FlowKey6 {
+            proto: 6,
+            src: Ipv6Addr::from(
+                0x2001_0002_0000_0000_0000_0000_0000_0000u128 + u128::from(i >> 16),
+            ),
+            src_port: (i & 0xffff) as u16,
+            dst: "2001:2::100".parse().unwrap(),
+            dst_port: 80,
+        }
+    }
+
+    #[test]
+    fn every_v6_key_field_and_address_half_feeds_the_hash() {
+        let ix = FlowIndex::new(16, 0);
+        let base = key6(1);
+        let h = ix.hash(&base);
+        let flip = |a: Ipv6Addr, bit: u32| Ipv6Addr::from(u128::from(a) ^ (1u128 << bit));
+        let mut variants = vec![
+            FlowKey6 { proto: 17, ..base },
+            FlowKey6 {
+                src_port: 2,
+                ..base
+            },
+            FlowKey6 {
+                dst_port: 81,
+                ..base
+            },
+            base.reversed(),
+        ];
+        for bit in [0, 63, 64, 127] {
+            variants.push(FlowKey6 {
+                src: flip(base.src, bit),
+                ..base
+            });
+            variants.push(FlowKey6 {
+                dst: flip(base.dst, bit),
+                ..base
+            });
+        }
+        for v in variants {
+            assert_ne!(ix.hash(&v), h, "{v:?}");
+        }
+        // Seeded like the IPv4 hash.
+        assert_ne!(FlowIndex::new(16, 1).hash(&base), h);
+    }
+
+    /// IPv6 clients of one /64 that differ in the low bits (the common shape: one prefix,
+    /// many hosts or privacy addresses) spread as well as IPv4 clients do.
+    #[test]
+    fn v6_keys_stay_near_home_at_full_load() {
+        let n = 100_000u32;
+        let mut ix = FlowIndex::new(n as usize, 0x5eed);
+        for i in 0..n {
+            let h = ix.hash(&key6(i));
+            assert!(ix.insert(h, i << 1).is_some());
+        }
+        let at_home = (0..n)
+            .filter(|&i| ix.displacement(ix.hash(&key6(i)), i << 1) == Some(0))
+            .count();
+        assert!(
+            at_home * 100 >= n as usize * 97,
+            "only {at_home} of {n} keys at home"
+        );
     }
 
     /// At the designed maximum load (60 %) with keys that differ only in client port and

@@ -29,8 +29,13 @@
 //!   re-arming is O(1) and [`ConnTable::expire`] is O(expired). See [`ConnTable::expire`] for
 //!   the exact reaping rule (never early, at most one second late).
 //!
-//! Memory per connection: `size_of::<Option<Entry<T>>>()` + 20 bytes of links + about 21
-//! bytes of index (e.g. 113 bytes with a 32-byte `T`; 2 M connections ≈ 216 MiB).
+//! Memory per connection: `size_of::<Option<Entry<T, K>>>()` + 20 bytes of links + about 21
+//! bytes of index (e.g. 113 bytes with a 32-byte `T` and IPv4 keys; 2 M connections ≈ 216 MiB).
+//!
+//! # Keys
+//! The table is generic over its [`Key`]: [`FlowKey`] (IPv4, 13 bytes of fields) by default and
+//! [`FlowKey6`] (IPv6, 37 bytes of fields). An engine keeps one table per address family, so
+//! IPv4 connections never pay for IPv6 addresses.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -42,12 +47,39 @@ mod table;
 #[cfg(test)]
 mod proptests;
 
-use std::net::Ipv4Addr;
+use std::fmt::Debug;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 pub use state::{State, TcpState};
 pub use table::{ConnTable, MAX_CONNS, TICK_NS, WHEEL_SLOTS};
 
-/// A flow as seen on the wire, one direction. IPv4 for now.
+/// What a [`ConnTable`] is keyed by: a flow in one direction, of one address family.
+///
+/// Sealed: implemented by [`FlowKey`] (IPv4) and [`FlowKey6`] (IPv6) only, whose hashes this
+/// crate knows to mix every field.
+pub trait Key: sealed::Sealed + Copy + Eq + Debug {
+    /// Seeded hash of the key: folded multiplies (wyhash's `mum`) of its fields with the
+    /// table's three secrets. Every field feeds it.
+    fn hash_seeded(&self, secrets: &[u64; 3]) -> u64;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::FlowKey {}
+    impl Sealed for super::FlowKey6 {}
+}
+
+/// wyhash's second constant, for the final mix.
+const K1: u64 = 0xe703_7ed1_a0b4_28db;
+
+/// 64×64→128-bit multiply folded to 64 bits (wyhash's `mum`).
+#[inline]
+pub(crate) fn fold_mul(a: u64, b: u64) -> u64 {
+    let p = u128::from(a) * u128::from(b);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+/// A flow as seen on the wire, one direction, over IPv4 (see [`FlowKey6`] for IPv6).
 ///
 /// For a connection through VIP:vport to RIP:rport from CIP:cport, the inbound key is
 /// `(proto, CIP, cport, VIP, vport)`; with NAT the reply key is `(proto, RIP, rport, CIP, cport)`,
@@ -80,6 +112,68 @@ impl FlowKey {
             dst: self.src,
             dst_port: self.src_port,
         }
+    }
+}
+
+impl Key for FlowKey {
+    /// Two folded multiplies over the 13 key bytes packed in two words.
+    #[inline]
+    fn hash_seeded(&self, s: &[u64; 3]) -> u64 {
+        let a = (u64::from(u32::from(self.src)) << 32) | u64::from(u32::from(self.dst));
+        let b = (u64::from(self.src_port) << 48)
+            | (u64::from(self.dst_port) << 32)
+            | u64::from(self.proto);
+        let h = fold_mul(a ^ s[0], b ^ s[1]);
+        fold_mul(h ^ s[2], K1)
+    }
+}
+
+/// A flow as seen on the wire, one direction, over IPv6: the same five fields as [`FlowKey`]
+/// with 128-bit addresses (38 bytes: an IPv6 connection costs 48 bytes more of keys than an
+/// IPv4 one, in its own table).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct FlowKey6 {
+    /// IP protocol number (6 TCP, 17 UDP, ...): the upper-layer protocol after any extension
+    /// headers.
+    pub proto: u8,
+    /// Source address.
+    pub src: Ipv6Addr,
+    /// Source port (0 for protocols without ports).
+    pub src_port: u16,
+    /// Destination address.
+    pub dst: Ipv6Addr,
+    /// Destination port (0 for protocols without ports).
+    pub dst_port: u16,
+}
+
+impl FlowKey6 {
+    /// The same flow seen from the other end: source and destination swapped.
+    #[must_use]
+    pub fn reversed(&self) -> FlowKey6 {
+        FlowKey6 {
+            proto: self.proto,
+            src: self.dst,
+            src_port: self.dst_port,
+            dst: self.src,
+            dst_port: self.src_port,
+        }
+    }
+}
+
+impl Key for FlowKey6 {
+    /// Each address is two words folded with two secrets; the two results and the ports and
+    /// protocol are folded once more, then mixed as [`FlowKey`]'s hash is.
+    #[inline]
+    fn hash_seeded(&self, s: &[u64; 3]) -> u64 {
+        let src = u128::from(self.src);
+        let dst = u128::from(self.dst);
+        let hs = fold_mul((src >> 64) as u64 ^ s[0], src as u64 ^ s[1]);
+        let hd = fold_mul((dst >> 64) as u64 ^ s[2], dst as u64 ^ s[0]);
+        let ports = (u64::from(self.src_port) << 48)
+            | (u64::from(self.dst_port) << 32)
+            | u64::from(self.proto);
+        let h = fold_mul(hs ^ ports ^ s[1], hd ^ s[2]);
+        fold_mul(h ^ s[0], K1)
     }
 }
 
@@ -123,12 +217,12 @@ impl ConnId {
 /// direct write is honoured when the entry's wheel slot comes round, which may be late by up to
 /// one wheel turn ([`WHEEL_SLOTS`] × [`TICK_NS`]).
 #[derive(Clone, PartialEq, Eq, Debug)]
-pub struct Entry<T> {
+pub struct Entry<T, K = FlowKey> {
     /// Key of the client's packets (IPVS input direction).
-    pub in_key: FlowKey,
+    pub in_key: K,
     /// Key of the real server's replies, for NAT and FullNAT; `None` for DR and TUN, where the
     /// replies bypass the director.
-    pub out_key: Option<FlowKey>,
+    pub out_key: Option<K>,
     /// IPVS protocol state.
     pub state: State,
     /// When the connection expires, on the caller's clock (ns).

@@ -8,7 +8,9 @@ use std::alloc::System;
 use std::net::Ipv4Addr;
 
 use rvs_conn::state::{TcpState, Timeouts};
-use rvs_conn::{ConnTable, Dir, FlowKey, InsertError, State};
+use std::net::Ipv6Addr;
+
+use rvs_conn::{ConnTable, Dir, FlowKey, FlowKey6, InsertError, State};
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 
 #[global_allocator]
@@ -35,11 +37,22 @@ fn reply(i: u32) -> FlowKey {
     }
 }
 
+fn client6(i: u32) -> FlowKey6 {
+    FlowKey6 {
+        proto: 6,
+        src: Ipv6Addr::from((0x2001_0db8_u128 << 96) | u128::from(i)),
+        src_port: 40000,
+        dst: Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x100),
+        dst_port: 443,
+    }
+}
+
 #[test]
 fn no_heap_allocation_after_creation() {
     const N: u32 = 50_000;
     let timeouts = Timeouts::default();
     let mut t: ConnTable<[u64; 2]> = ConnTable::with_capacity_and_seed(N as usize, 7);
+    let mut t6: ConnTable<u64, FlowKey6> = ConnTable::with_capacity_and_seed(N as usize / 10, 8);
     let syn_recv = State::Tcp(TcpState::SynRecv);
     let est = State::Tcp(TcpState::Established);
     let mut reaped = 0usize;
@@ -92,6 +105,23 @@ fn no_heap_allocation_after_creation() {
             }
         }
         assert!(t.is_empty());
+        // The IPv6 table likewise.
+        for i in 0..N / 10 {
+            let reply = (i % 2 == 0).then(|| client6(i).reversed());
+            t6.insert(client6(i), reply, syn_recv, t0 + u64::from(i), u64::from(i))
+                .expect("room");
+        }
+        assert_eq!(
+            t6.insert(client6(N), None, syn_recv, t0, 0),
+            Err(InsertError::Full)
+        );
+        for i in 0..N / 10 {
+            let (id, dir) = t6.lookup(&client6(i)).expect("tracked");
+            assert_eq!(dir, Dir::Inbound);
+            t6.set_expiry(id, later);
+        }
+        while t6.expire(later + 2_000_000_000, 4096, |_, e| checksum += e.data) > 0 {}
+        assert!(t6.is_empty());
     }
     let stats = region.change();
     assert_eq!(reaped, 3 * (N as usize - N.div_ceil(10) as usize));
