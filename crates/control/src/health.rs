@@ -110,16 +110,21 @@ impl HealthChecker {
         HealthChecker { shared, threads }
     }
 
-    /// Replaces the set of targets. A target already checked with the same probe address and
-    /// check keeps its state and schedule; new or changed ones start up (as keepalived's real
+    /// Replaces the set of targets (one per service and real server; later duplicates are
+    /// ignored). A target already checked with the same probe address and check keeps its
+    /// state and schedule; new or changed ones start up (as keepalived's real
     /// servers do) and are checked at once; missing ones are dropped, and a check of theirs
     /// still running reports nothing.
     pub fn set_targets(&self, targets: Vec<Target>) {
         let now = Instant::now();
         let mut st = self.shared.lock();
         let mut keep: HashMap<u64, ()> = HashMap::new();
+        let mut seen = std::collections::HashSet::new();
         for t in targets {
             let key = (t.service, t.server);
+            if !seen.insert(key) {
+                continue; // a real server listed twice: the first entry counts
+            }
             if let Some(&id) = st.index.get(&key) {
                 if st.entries.get(&id).is_some_and(|e| e.target == t) {
                     keep.insert(id, ());
@@ -567,8 +572,8 @@ mod tests {
         hc.set_targets(vec![t_up.clone(), t_dead.clone()]);
         let (_, a, h, _) = events.recv_timeout(Duration::from_secs(5)).unwrap();
         assert_eq!((a, h), (dead, Health::Down));
-        // Same targets again: the dead one stays down (no new "down" report).
-        hc.set_targets(vec![t_dead.clone(), t_up.clone()]);
+        // Same targets again (one twice): the dead one stays down (no new "down" report).
+        hc.set_targets(vec![t_dead.clone(), t_up.clone(), t_dead.clone()]);
         assert!(events.recv_timeout(Duration::from_millis(300)).is_err());
         let states = hc.states();
         assert_eq!(states.len(), 2);

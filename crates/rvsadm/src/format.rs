@@ -590,6 +590,45 @@ mod tests {
     }
 
     #[test]
+    fn names_without_numeric_use_the_services_protocol() {
+        let mut db = NameDb::from_text(
+            "198.18.1.30 rs30\n198.18.0.100 vip\n",
+            "http 80/tcp\ndomain 53/udp\nhttp-udp 80/udp\n",
+        );
+        let t = Table {
+            services: vec![
+                svc(
+                    ServiceKey::Fwmark {
+                        mark: 66,
+                        ipv6: false,
+                    },
+                    "mh",
+                    vec![rs("198.18.1.30:80", Method::Dr, 1, 0, 0)],
+                ),
+                svc(
+                    ServiceKey::Udp("198.18.0.100:53".parse().unwrap()),
+                    "rr",
+                    vec![rs("198.18.1.30:80", Method::Dr, 1, 0, 0)],
+                ),
+            ],
+        };
+        // A firewall-mark service names ports as TCP (ipvsadm gives it IPPROTO_TCP); a UDP
+        // service as UDP.
+        assert_eq!(
+            list_all(&t, &ListOptions::default(), &mut db),
+            concat!(
+                "IP Virtual Server version 1.2.1 (size=4096)\n",
+                "Prot LocalAddress:Port Scheduler Flags\n",
+                "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n",
+                "UDP  vip:domain rr\n",
+                "  -> rs30:http-udp                Route   1      0          0         \n",
+                "FWM  66 mh\n",
+                "  -> rs30:http                    Route   1      0          0         \n",
+            )
+        );
+    }
+
+    #[test]
     fn connection_lines() {
         let c = ConnEntry {
             protocol: "TCP".into(),
