@@ -1,6 +1,6 @@
 //! rvsadm: ipvsadm's command line for rvsd. It parses ipvsadm 1.31's commands and options with
 //! `rvs_config::ipvsadm::parse_args`, talks to rvsd over its control socket
-//! (`rvs_control::protocol`), and prints what ipvsadm prints for the same table ([`format`],
+//! (`rvs_control::protocol`), and prints what ipvsadm prints for the same table ([`mod@format`],
 //! `rvs_config::ipvsadm::save` for `-S`).
 //!
 //! rvs extensions: `--socket PATH` (default `$RVS_SOCKET`, else `/run/rvsd/rvsd.sock`),
