@@ -61,6 +61,14 @@ next of 1,024 clients each time; lblc/lblcr tables warm). Written by `bench/sche
 - date: {os.environ["DATE"]}
 - toolchain: {os.environ["RUSTC"]}
 - command: `{os.environ["CMD"]}`
+
+Reading it:
+- `lc`, `wlc`, `sed` and `twos` read every real server's shared counters (one cache line per
+  server behind its `Arc`), as the kernel's scans do: linear in the number of servers. `nq`
+  stops at the first idle server (every 7th one is idle here); with none idle it costs as `sed`.
+- `fo` and `ovf` compare weights first and read a server's shared state only when it could win.
+- `rr`, `wrr`, `sh`, `dh`, `mh`, `lblc` and `lblcr` do not depend on the number of servers here;
+  `wrr` can walk the list up to max weight / gcd times when the heavy servers are overloaded.
 """
 with open(os.environ["OUT"], "w") as f:
     f.write(text)
