@@ -2,8 +2,8 @@
 # Runs the LVS.md labs one after the other, each bounded by LAB_TIMEOUT seconds, and prints
 # "labs: N passed, N failed". Exits non-zero if any lab failed.
 #
-# Usage: ci/labs/run-all.sh [LAB...]     LAB is nat, dr, fwmark, tun, fullnat, nat6 or nat2w
-#        (default: nat dr fwmark tun fullnat nat2w, plus nat6 with LABS_EXTRA=1)
+# Usage: ci/labs/run-all.sh [LAB...]     LAB is nat, dr, fwmark, tun, fullnat, nat6, nat2w or control
+#        (default: nat dr fwmark tun fullnat nat2w control, plus nat6 with LABS_EXTRA=1)
 # Env:   DIRECTOR=rvsd|kernel (default rvsd), RVSD=path to rvsd (default target/release/rvsd),
 #        LABS_EXTRA=1 adds the labs whose rvsd features are still being built (default 0, so CI
 #        stays green until rvsd catches up; see README.md for each lab's status),
@@ -14,7 +14,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 timeout_s="${LAB_TIMEOUT:-180}"
 labs=("$@")
 if [ ${#labs[@]} -eq 0 ]; then
-    labs=(nat dr fwmark tun fullnat nat2w)
+    labs=(nat dr fwmark tun fullnat nat2w control)
     if [ "${LABS_EXTRA:-0}" = 1 ]; then
         labs+=(nat6)
     fi
