@@ -98,6 +98,30 @@ results=()
 curl_n "$CL" "http://$VIP/" 4 results
 assert_alternation RS1 RS2 "${results[@]}"
 
+log "check: --stats, --rate, -c and --timeout after traffic"
+rvsadm -L -n --stats | tee "$TMP/stats.txt"
+grep -Eq "^TCP  $VIP:80 +[0-9]+ " "$TMP/stats.txt" || die "--stats has no service line"
+rvsadm -L -n --rate | grep -q "CPS" || die "--rate has no CPS header"
+rvsadm -L -n -c | tee "$TMP/conns.txt"
+grep -Eq "^TCP +[0-9]+:[0-9]+ +[A-Z_]+ +$CIP:[0-9]+ +$VIP:80 +198\.18\.1\.[12]0:80" "$TMP/conns.txt" ||
+    die "-c does not list the client's connections"
+[ "$(rvsadm -L --timeout)" = "Timeout (tcp tcpfin udp): 900 120 300" ] || die "--timeout: $(rvsadm -L --timeout)"
+rvsadm --set 800 100 200
+[ "$(rvsadm -L --timeout)" = "Timeout (tcp tcpfin udp): 800 100 200" ] || die "--set not in effect"
+rvsadm -Z
+rvsadm -L -n --stats | grep -Eq "^TCP  $VIP:80 +0 +0 +0 +0 +0" || die "-Z did not zero the service's counters"
+log "check: -A/-a/-d/-D on a second service"
+rvsadm -A -u "$VIP:53" -s wrr
+rvsadm -a -u "$VIP:53" -r "$RIP1:53" -m -w 3
+rvsadm -L -n | grep -Eq "^UDP  $VIP:53 wrr" || die "-A did not add the UDP service"
+rvsadm -L -n | grep -Eq "^  -> $RIP1:53 +Masq +3 " || die "-a did not add the real server"
+if rvsadm -a -u "$VIP:53" -r "$RIP1:53" -m 2>"$TMP/dup.err"; then die "a duplicate real server was accepted"; fi
+grep -q "Destination already exists" "$TMP/dup.err" || die "duplicate: $(cat "$TMP/dup.err")"
+rvsadm -d -u "$VIP:53" -r "$RIP1:53"
+rvsadm -D -u "$VIP:53"
+rvsadm -L -n | grep -q "^UDP" && die "-D left the UDP service"
+log "ok: every listing and change command answered as ipvsadm would"
+
 log "check: TCP to the DIP 198.18.0.1:2222 reaches a listener in the kernel through the exception path"
 start_httpd "$DIR" KERNEL 2222 "$TMP/http-kernel.log"
 out="$(ip netns exec "$CL" curl -s --max-time "$CURL_MAX_TIME" http://198.18.0.1:2222/)" || true
