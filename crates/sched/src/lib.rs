@@ -77,6 +77,8 @@ mod wrr;
 pub use twos::{RandomSource, SplitMix64};
 
 #[cfg(test)]
+mod locality_model;
+#[cfg(test)]
 mod model;
 #[cfg(test)]
 mod scan_model;
