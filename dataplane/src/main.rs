@@ -191,7 +191,9 @@ fn run(
         };
         tap.configure(&pc, &pool)
             .and_then(|()| tap.start())
-            .with_context(|| format!("ports[{i}].exception_path: starting the TAP device {iface}"))?;
+            .with_context(|| {
+                format!("ports[{i}].exception_path: starting the TAP device {iface}")
+            })?;
         tracing::info!(port = %p.name, %iface, "exception path to the kernel");
         taps.push(Some(tap));
     }
