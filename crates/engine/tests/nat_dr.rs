@@ -456,7 +456,12 @@ fn malformed_frames_are_counted_drops_never_panics() {
 fn local_traffic_goes_to_the_exception_path() {
     let mut w = worker(NAT_LAB, &[OUT_MAC, IN_MAC]);
     let mut io = CaptureIo::default();
-    let ssh = Tcp { dst: "198.18.0.1", dport: 22, ..Tcp::default() }.build();
+    let ssh = Tcp {
+        dst: "198.18.0.1",
+        dport: 22,
+        ..Tcp::default()
+    }
+    .build();
     assert!(feed(&mut w, &mut io, 0, OUT, &ssh).is_empty());
     assert_eq!(w.stats.drops_of(DropReason::LocalUnhandled), 1);
     io.exception_path = true;
