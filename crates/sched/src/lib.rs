@@ -48,6 +48,14 @@
 //! the creation time given in [`SchedParams::created_ns`] (see [`new_scheduler_with`]); timers
 //! due at or before the `now` of a [`Scheduler::schedule`] or [`Scheduler::gc`] call fire first.
 //!
+//! # Cost
+//! `rr`, `wrr`, `sh`, `dh`, `mh`, `lblc` and `lblcr` decide in a few nanoseconds whatever the
+//! number of real servers (`wrr` may walk the list up to max weight / gcd times when its heavy
+//! servers are overloaded). `lc`, `wlc`, `sed`, `nq` (without an idle server) and `twos` read
+//! every server's shared counters, as the kernel's scans do: about 1.5-3 ns per real server,
+//! one cache line each. `fo` and `ovf` compare weights first and read the shared state only of a
+//! server that could win. Measured in `bench/sched/results.md`.
+//!
 //! # No destination
 //! [`Scheduler::schedule`] returns `None` where the kernel returns NULL after
 //! `ip_vs_scheduler_err(svc, "no destination available")`; the packet is then dropped. The caller
