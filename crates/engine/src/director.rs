@@ -1,23 +1,25 @@
 //! The director's configuration compiled for the data path: ports with their MAC and
 //! addresses, routes, firewall-mark rules, services with their real servers in the kernel's
-//! list order, and the indexes the per-packet path looks things up in.
+//! list order, and the indexes the per-packet path looks things up in. Both address families:
+//! IPv4 and IPv6 addresses, routes and neighbours live side by side (IPv6 ones with a `6`
+//! suffix); a service and its real servers are of one family (rvs-config checks it).
 //!
 //! A `Director` is immutable and shared by all workers (`Arc`); a reload builds a new one and
 //! carries each real server's identity, counters and availability over, so the dynamic
 //! schedulers keep seeing the connections that survive the reload.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use hashbrown::{HashMap, HashSet};
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use rvs_config::{Config, Method, ServiceKey};
 use rvs_conn::state::Timeouts;
 use rvs_sched::{Dest, DestCounters, SchedFlags};
 use rvs_wire::MacAddr;
 
-use crate::route::{Route, RouteTable};
+use crate::route::{Route, Route6, RouteTable, RouteTable6};
 
 /// Index of a port in the configuration's `[[ports]]` order.
 pub type PortIdx = u16;
@@ -34,12 +36,6 @@ pub enum DirectorError {
         /// MAC addresses given.
         macs: usize,
     },
-    /// IPv6 services are validated by rvs-config but not forwarded yet.
-    #[error("services[{service}]: IPv6 services are not forwarded yet (IPv4 only for now)")]
-    Ipv6NotImplemented {
-        /// Index of the service.
-        service: usize,
-    },
     /// A FullNAT real server with no local address to use.
     #[error("services[{service}].real_servers[{server}]: fullnat needs local addresses: set fullnat_local_addresses on the service or local_addresses on the port that reaches {rip}")]
     NoLocalAddresses {
@@ -48,7 +44,7 @@ pub enum DirectorError {
         /// Index of the real server.
         server: usize,
         /// Its address.
-        rip: Ipv4Addr,
+        rip: IpAddr,
     },
     /// More ports or services than the data path's indexes hold.
     #[error("too many {what}: at most {max}")]
@@ -69,10 +65,18 @@ pub struct PortInfo {
     pub mac: MacAddr,
     /// The director's own addresses on it, each with its connected prefix.
     pub addrs: Vec<Ipv4Net>,
-    /// Largest IPv4 packet it sends.
+    /// The director's own IPv6 addresses on it, each with its connected prefix.
+    pub addrs6: Vec<Ipv6Net>,
+    /// The port's IPv6 link-local address (fe80::/64 with the modified EUI-64 interface
+    /// identifier of its MAC, RFC 4291 appendix A), when it has IPv6 addresses: answered in
+    /// Neighbor Discovery and used as the source of solicitations for link-local next hops.
+    pub link_local: Option<Ipv6Addr>,
+    /// Largest IP packet it sends (either family).
     pub mtu: u16,
     /// FullNAT local addresses (LIPs) for real servers reached through this port.
     pub lips: Vec<Ipv4Addr>,
+    /// IPv6 FullNAT local addresses for real servers reached through this port.
+    pub lips6: Vec<Ipv6Addr>,
     /// 802.1Q VLAN id the port's frames carry, if any.
     pub vlan: Option<u16>,
 }
@@ -87,6 +91,52 @@ impl PortInfo {
             .or_else(|| self.addrs.first())
             .map(|n| n.addr())
     }
+
+    /// The address to send neighbor solicitations for `target` from (RFC 4861 §7.2.2: an
+    /// address of the interface): the link-local address for a link-local target, else our
+    /// address in the target's prefix, else our first IPv6 address.
+    pub fn source_for6(&self, target: Ipv6Addr) -> Option<Ipv6Addr> {
+        if is_link_local(target) {
+            if let Some(ll) = self.link_local {
+                return Some(ll);
+            }
+        }
+        self.addrs6
+            .iter()
+            .find(|n| n.contains(&target))
+            .or_else(|| self.addrs6.first())
+            .map(|n| n.addr())
+            .or(self.link_local)
+    }
+}
+
+/// fe80::/10 (RFC 4291 §2.5.6).
+pub fn is_link_local(a: Ipv6Addr) -> bool {
+    a.segments()[0] & 0xffc0 == 0xfe80
+}
+
+/// The link-local address of a MAC: fe80::/64 and the modified EUI-64 identifier (universal/
+/// local bit flipped, ff:fe in the middle; RFC 4291 appendix A).
+pub fn link_local_of(mac: MacAddr) -> Ipv6Addr {
+    let m = mac.0;
+    Ipv6Addr::from([
+        0xfe,
+        0x80,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        m[0] ^ 0x02,
+        m[1],
+        m[2],
+        0xff,
+        0xfe,
+        m[3],
+        m[4],
+        m[5],
+    ])
 }
 
 /// A real server of a service.
@@ -98,7 +148,10 @@ pub struct RealServer {
     /// Stable index among all real servers of the director, across reloads: where the workers
     /// count its packets and bytes.
     pub slot: u32,
-    /// RIP.
+    /// RIP, of the service's family.
+    pub ip: IpAddr,
+    /// The RIP of an IPv4 real server (unspecified for an IPv6 one): kept for callers written
+    /// before IPv6; use `ip`.
     pub addr: Ipv4Addr,
     /// Real server port; 0 keeps the packet's port (firewall-mark services).
     pub port: u16,
@@ -117,9 +170,11 @@ pub struct RealServer {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SvcKey {
     /// Protocol, VIP and virtual port (0: every port of a persistent service).
-    Addr(u8, Ipv4Addr, u16),
-    /// A firewall mark.
+    Addr(u8, IpAddr, u16),
+    /// A firewall mark, for IPv4 packets.
     Mark(u32),
+    /// A firewall mark, for IPv6 packets (ipvsadm -f MARK -6).
+    Mark6(u32),
 }
 
 /// A virtual service.
@@ -132,7 +187,7 @@ pub struct Service {
     /// IP protocol number (6 TCP, 17 UDP; 0 for a firewall-mark service).
     pub proto: u8,
     /// VIP (unspecified for a firewall-mark service).
-    pub vip: Ipv4Addr,
+    pub vip: IpAddr,
     /// Virtual port (0 for a firewall-mark service).
     pub vport: u16,
     /// Scheduler name.
@@ -154,6 +209,15 @@ pub struct Service {
     pub one_packet: bool,
     /// FullNAT local addresses of this service, overriding the ports'.
     pub lips: Vec<Ipv4Addr>,
+    /// IPv6 FullNAT local addresses of this service, overriding the ports'.
+    pub lips6: Vec<Ipv6Addr>,
+}
+
+impl Service {
+    /// Whether the service forwards IPv6.
+    pub fn is_ipv6(&self) -> bool {
+        self.config_key.is_ipv6()
+    }
 }
 
 /// Which of the director's own addresses an address is.
@@ -173,8 +237,8 @@ pub enum LocalAddr {
 pub struct FwmarkRule {
     /// The mark.
     pub mark: u32,
-    /// Destination prefixes; empty = any.
-    pub destinations: Vec<Ipv4Net>,
+    /// Destination prefixes of either family; empty = any.
+    pub destinations: Vec<IpNet>,
     /// Protocol; `None` = TCP and UDP.
     pub proto: Option<u8>,
     /// Destination ports; empty = any.
@@ -182,7 +246,7 @@ pub struct FwmarkRule {
 }
 
 impl FwmarkRule {
-    fn matches(&self, proto: u8, dst: Ipv4Addr, dport: u16) -> bool {
+    fn matches(&self, proto: u8, dst: IpAddr, dport: u16) -> bool {
         self.proto.is_none_or(|p| p == proto)
             && (self.ports.is_empty() || self.ports.contains(&dport))
             && (self.destinations.is_empty() || self.destinations.iter().any(|n| n.contains(&dst)))
@@ -196,12 +260,16 @@ pub struct Director {
     pub ports: Vec<PortInfo>,
     /// Connected prefixes and static routes.
     pub routes: RouteTable,
+    /// IPv6 connected prefixes and static routes.
+    pub routes6: RouteTable6,
     /// Services in configuration order.
     pub services: Vec<Service>,
     /// Firewall-mark rules, in order.
     pub fwmark_rules: Vec<FwmarkRule>,
     /// Static neighbours: (port, address, MAC).
     pub static_neighbours: Vec<(PortIdx, Ipv4Addr, MacAddr)>,
+    /// Static IPv6 neighbours: (port, address, MAC).
+    pub static_neighbours6: Vec<(PortIdx, Ipv6Addr, MacAddr)>,
     /// Connection timeouts (ipvsadm --set).
     pub timeouts: Timeouts,
     /// Connection table size per worker.
@@ -212,8 +280,11 @@ pub struct Director {
     /// Whether a catch-all port-0 service exists (the kernel's `nullsvc_counter`).
     has_port_zero: bool,
     local: HashMap<Ipv4Addr, LocalAddr>,
+    local6: HashMap<Ipv6Addr, LocalAddr>,
     /// (port, address) pairs the director answers ARP for.
     arp_targets: HashSet<(PortIdx, Ipv4Addr)>,
+    /// (port, address) pairs the director answers neighbor solicitations for.
+    nd_targets: HashSet<(PortIdx, Ipv6Addr)>,
     /// Real servers removed from their services, kept so that connections still pointing at
     /// them see them unavailable and a re-added server gets its counters back.
     trash: Vec<(SvcKey, RealServer)>,
@@ -223,6 +294,13 @@ fn v4(a: IpAddr) -> Option<Ipv4Addr> {
     match a {
         IpAddr::V4(a) => Some(a),
         IpAddr::V6(_) => None,
+    }
+}
+
+fn v6(a: IpAddr) -> Option<Ipv6Addr> {
+    match a {
+        IpAddr::V6(a) => Some(a),
+        IpAddr::V4(_) => None,
     }
 }
 
@@ -261,8 +339,11 @@ impl Director {
                 name: p.name.clone(),
                 mac: *mac,
                 addrs: p.addresses.clone(),
+                addrs6: p.addresses6.clone(),
+                link_local: (!p.addresses6.is_empty()).then(|| link_local_of(*mac)),
                 mtu: p.mtu,
                 lips: p.local_addresses.iter().filter_map(|a| v4(*a)).collect(),
+                lips6: p.local_addresses.iter().filter_map(|a| v6(*a)).collect(),
                 vlan: p.vlan,
             })
             .collect();
@@ -274,7 +355,9 @@ impl Director {
         };
 
         let mut routes = Vec::new();
+        let mut routes6 = Vec::new();
         let mut local = HashMap::new();
+        let mut local6 = HashMap::new();
         for (i, p) in ports.iter().enumerate() {
             for net in &p.addrs {
                 local.insert(net.addr(), LocalAddr::Dip);
@@ -286,6 +369,20 @@ impl Director {
             }
             for lip in &p.lips {
                 local.entry(*lip).or_insert(LocalAddr::Lip);
+            }
+            for net in &p.addrs6 {
+                local6.insert(net.addr(), LocalAddr::Dip);
+                routes6.push(Route6 {
+                    prefix: net.trunc(),
+                    port: i as PortIdx,
+                    via: None,
+                });
+            }
+            if let Some(ll) = p.link_local {
+                local6.insert(ll, LocalAddr::Dip);
+            }
+            for lip in &p.lips6 {
+                local6.entry(*lip).or_insert(LocalAddr::Lip);
             }
         }
         for r in &cfg.routes {
@@ -299,20 +396,23 @@ impl Director {
             }
         }
         let routes = RouteTable::new(routes);
+        for r in &cfg.routes6 {
+            if let Some(port) = port_idx(&r.port) {
+                routes6.push(Route6 {
+                    prefix: r.prefix.trunc(),
+                    port,
+                    via: r.via,
+                });
+            }
+        }
+        let routes6 = RouteTable6::new(routes6);
 
         let fwmark_rules: Vec<FwmarkRule> = cfg
             .fwmark_rules
             .iter()
             .map(|r| FwmarkRule {
                 mark: r.mark,
-                destinations: r
-                    .destinations
-                    .iter()
-                    .filter_map(|n| match n {
-                        IpNet::V4(n) => Some(n.trunc()),
-                        IpNet::V6(_) => None,
-                    })
-                    .collect(),
+                destinations: r.destinations.iter().map(|n| n.trunc()).collect(),
                 proto: r.protocol.map(|p| p.number()),
                 ports: r.ports.clone(),
             })
@@ -333,38 +433,59 @@ impl Director {
         let mut svc_index = HashMap::new();
         let mut has_port_zero = false;
         for (si, s) in cfg.services.iter().enumerate() {
-            if s.key.is_ipv6() {
-                return Err(DirectorError::Ipv6NotImplemented { service: si });
-            }
+            let is6 = s.key.is_ipv6();
             let (key, proto, vip, vport) = match s.key {
                 ServiceKey::Tcp(a) | ServiceKey::Udp(a) => {
                     let proto = s.protocol().map_or(0, |p| p.number());
-                    let vip =
-                        v4(a.ip()).ok_or(DirectorError::Ipv6NotImplemented { service: si })?;
-                    local.entry(vip).or_insert(LocalAddr::Vip);
-                    has_port_zero |= a.port() == 0;
-                    (SvcKey::Addr(proto, vip, a.port()), proto, vip, a.port())
-                }
-                ServiceKey::Fwmark { mark, .. } => {
-                    // The single addresses a mark covers are VIPs the director answers for.
-                    for r in fwmark_rules.iter().filter(|r| r.mark == mark) {
-                        for n in r.destinations.iter().filter(|n| n.prefix_len() == 32) {
-                            local.entry(n.addr()).or_insert(LocalAddr::Vip);
+                    match a.ip() {
+                        IpAddr::V4(v) => {
+                            local.entry(v).or_insert(LocalAddr::Vip);
+                        }
+                        IpAddr::V6(v) => {
+                            local6.entry(v).or_insert(LocalAddr::Vip);
                         }
                     }
-                    (SvcKey::Mark(mark), 0, Ipv4Addr::UNSPECIFIED, 0)
+                    has_port_zero |= a.port() == 0;
+                    (
+                        SvcKey::Addr(proto, a.ip(), a.port()),
+                        proto,
+                        a.ip(),
+                        a.port(),
+                    )
+                }
+                ServiceKey::Fwmark { mark, ipv6 } => {
+                    // The single addresses a mark covers are VIPs the director answers for
+                    // (those of the service's family).
+                    for r in fwmark_rules.iter().filter(|r| r.mark == mark) {
+                        for n in &r.destinations {
+                            match n {
+                                IpNet::V4(n) if !ipv6 && n.prefix_len() == 32 => {
+                                    local.entry(n.addr()).or_insert(LocalAddr::Vip);
+                                }
+                                IpNet::V6(n) if ipv6 && n.prefix_len() == 128 => {
+                                    local6.entry(n.addr()).or_insert(LocalAddr::Vip);
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                    if ipv6 {
+                        (SvcKey::Mark6(mark), 0, IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0)
+                    } else {
+                        (SvcKey::Mark(mark), 0, IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0)
+                    }
                 }
             };
             let old = previous.and_then(|d| d.service_by_key(key));
             // A real server already known (in the old service or the trash) keeps its id,
             // slot, counters and availability flag; a new one gets the next free id and slot.
-            let known = |addr: Ipv4Addr, port: u16| -> Option<&RealServer> {
-                old.and_then(|o| o.servers.iter().find(|x| x.addr == addr && x.port == port))
+            let known = |addr: IpAddr, port: u16| -> Option<&RealServer> {
+                old.and_then(|o| o.servers.iter().find(|x| x.ip == addr && x.port == port))
                     .or_else(|| {
                         previous.and_then(|d| {
                             d.trash
                                 .iter()
-                                .find(|(k, x)| *k == key && x.addr == addr && x.port == port)
+                                .find(|(k, x)| *k == key && x.ip == addr && x.port == port)
                                 .map(|(_, x)| x)
                         })
                     })
@@ -388,18 +509,35 @@ impl Director {
             for lip in &svc_lips {
                 local.entry(*lip).or_insert(LocalAddr::Lip);
             }
+            let svc_lips6: Vec<Ipv6Addr> = s
+                .fullnat_local_addresses
+                .iter()
+                .filter_map(|a| v6(*a))
+                .collect();
+            for lip in &svc_lips6 {
+                local6.entry(*lip).or_insert(LocalAddr::Lip);
+            }
             let mut dests = Vec::with_capacity(s.real_servers.len());
             let mut servers = Vec::with_capacity(s.real_servers.len());
             // Kernel order: most recently added first.
             for (ri, rs) in s.real_servers.iter().enumerate().rev() {
-                let addr =
-                    v4(rs.address.ip()).ok_or(DirectorError::Ipv6NotImplemented { service: si })?;
+                let addr = rs.address.ip();
                 let port = rs.address.port();
-                if rs.method == Method::FullNat && svc_lips.is_empty() {
-                    let port_lips = routes
-                        .lookup(addr)
-                        .and_then(|nh| ports.get(usize::from(nh.port)))
-                        .is_some_and(|p| !p.lips.is_empty());
+                let own_lips = match addr {
+                    IpAddr::V4(_) => !svc_lips.is_empty(),
+                    IpAddr::V6(_) => !svc_lips6.is_empty(),
+                };
+                if rs.method == Method::FullNat && !own_lips {
+                    let port_lips = match addr {
+                        IpAddr::V4(a) => routes
+                            .lookup(a)
+                            .and_then(|nh| ports.get(usize::from(nh.port)))
+                            .is_some_and(|p| !p.lips.is_empty()),
+                        IpAddr::V6(a) => routes6
+                            .lookup(a)
+                            .and_then(|nh| ports.get(usize::from(nh.port)))
+                            .is_some_and(|p| !p.lips6.is_empty()),
+                    };
                     if !port_lips {
                         return Err(DirectorError::NoLocalAddresses {
                             service: si,
@@ -419,7 +557,8 @@ impl Director {
                         RealServer {
                             id: next_id - 1,
                             slot: next_slot - 1,
-                            addr,
+                            ip: addr,
+                            addr: v4(addr).unwrap_or(Ipv4Addr::UNSPECIFIED),
                             port,
                             method: rs.method,
                             counters: Arc::default(),
@@ -432,7 +571,7 @@ impl Director {
                     .set_thresholds(rs.upper_threshold, rs.lower_threshold);
                 dests.push(Dest {
                     id: server.id,
-                    addr: IpAddr::V4(addr),
+                    addr,
                     port,
                     weight: i32::try_from(rs.weight).unwrap_or(i32::MAX),
                     counters: Arc::clone(&server.counters),
@@ -455,9 +594,10 @@ impl Director {
                 servers,
                 fwmark: s.fwmark(),
                 persistence_ns: u64::from(s.persistence) * 1_000_000_000,
-                persistence_prefix: s.persistence_prefix_len.min(32),
+                persistence_prefix: s.persistence_prefix_len.min(if is6 { 128 } else { 32 }),
                 one_packet: s.one_packet,
                 lips: svc_lips,
+                lips6: svc_lips6,
             });
         }
 
@@ -475,11 +615,33 @@ impl Director {
                 }
             }
         }
+        // Neighbor Discovery, likewise (RFC 4861 §7.2.3: a target "assigned to the receiving
+        // interface"; VIPs and LIPs count as assigned where their prefix is connected), plus
+        // each port's link-local address.
+        let mut nd_targets = HashSet::new();
+        for (i, p) in ports.iter().enumerate() {
+            for (addr, kind) in &local6 {
+                let on_port = match kind {
+                    LocalAddr::Dip => {
+                        p.addrs6.iter().any(|n| n.addr() == *addr) || p.link_local == Some(*addr)
+                    }
+                    LocalAddr::Vip | LocalAddr::Lip => p.addrs6.iter().any(|n| n.contains(addr)),
+                };
+                if on_port {
+                    nd_targets.insert((i as PortIdx, *addr));
+                }
+            }
+        }
 
         let static_neighbours = cfg
             .neighbours
             .iter()
             .filter_map(|n| Some((port_idx(&n.port)?, v4(n.address)?, MacAddr(n.mac))))
+            .collect();
+        let static_neighbours6 = cfg
+            .neighbours
+            .iter()
+            .filter_map(|n| Some((port_idx(&n.port)?, v6(n.address)?, MacAddr(n.mac))))
             .collect();
 
         // Real servers of the previous director that are gone now go to the trash (as do the
@@ -491,9 +653,7 @@ impl Director {
                     .get(k)
                     .and_then(|&i| services.get(usize::from(i)))
                     .is_some_and(|s: &Service| {
-                        s.servers
-                            .iter()
-                            .any(|y| y.addr == x.addr && y.port == x.port)
+                        s.servers.iter().any(|y| y.ip == x.ip && y.port == x.port)
                     })
             };
             for s in &prev.services {
@@ -516,16 +676,20 @@ impl Director {
         Ok(Director {
             ports,
             routes,
+            routes6,
             services,
             fwmark_rules,
             static_neighbours,
+            static_neighbours6,
             timeouts,
             max_connections: cfg.max_connections as usize,
             slots: next_slot,
             svc_index,
             has_port_zero,
             local,
+            local6,
             arp_targets,
+            nd_targets,
             trash,
         })
     }
@@ -545,7 +709,7 @@ impl Director {
 
     /// The mark the first matching `[[fwmark]]` rule gives a packet.
     #[inline]
-    pub fn fwmark(&self, proto: u8, dst: Ipv4Addr, dport: u16) -> Option<u32> {
+    pub fn fwmark(&self, proto: u8, dst: IpAddr, dport: u16) -> Option<u32> {
         self.fwmark_rules
             .iter()
             .find(|r| r.matches(proto, dst, dport))
@@ -554,12 +718,18 @@ impl Director {
 
     /// The service a packet to `dst:dport` over `proto` belongs to, looked up as the kernel's
     /// ip_vs_service_find does: by firewall mark first, then by protocol, VIP and port, then
-    /// the VIP's catch-all port-0 service.
+    /// the VIP's catch-all port-0 service. A mark selects the firewall-mark service of the
+    /// packet's family (the kernel keys them by mark and address family).
     #[inline]
-    pub fn find_service(&self, proto: u8, dst: Ipv4Addr, dport: u16) -> Option<u16> {
+    pub fn find_service(&self, proto: u8, dst: IpAddr, dport: u16) -> Option<u16> {
         if !self.fwmark_rules.is_empty() {
             if let Some(mark) = self.fwmark(proto, dst, dport) {
-                if let Some(&i) = self.svc_index.get(&SvcKey::Mark(mark)) {
+                let key = if dst.is_ipv6() {
+                    SvcKey::Mark6(mark)
+                } else {
+                    SvcKey::Mark(mark)
+                };
+                if let Some(&i) = self.svc_index.get(&key) {
                     return Some(i);
                 }
             }
@@ -575,7 +745,7 @@ impl Director {
 
     /// Whether a packet to `dst:dport` over `proto` is for a virtual service.
     #[inline]
-    pub fn is_service_destination(&self, proto: u8, dst: Ipv4Addr, dport: u16) -> bool {
+    pub fn is_service_destination(&self, proto: u8, dst: IpAddr, dport: u16) -> bool {
         self.find_service(proto, dst, dport).is_some()
     }
 
@@ -588,10 +758,25 @@ impl Director {
             .copied()
     }
 
+    /// Every IPv6 FullNAT local address, of ports and services.
+    pub fn lips6(&self) -> impl Iterator<Item = Ipv6Addr> + '_ {
+        self.ports
+            .iter()
+            .flat_map(|p| p.lips6.iter())
+            .chain(self.services.iter().flat_map(|s| s.lips6.iter()))
+            .copied()
+    }
+
     /// Whether `addr` is one of the FullNAT local addresses (LIPs).
     #[inline]
     pub fn is_lip(&self, addr: Ipv4Addr) -> bool {
         self.local(addr) == Some(LocalAddr::Lip)
+    }
+
+    /// Whether `addr` is one of the IPv6 FullNAT local addresses.
+    #[inline]
+    pub fn is_lip6(&self, addr: Ipv6Addr) -> bool {
+        self.local6(addr) == Some(LocalAddr::Lip)
     }
 
     /// The service with `key`.
@@ -616,6 +801,39 @@ impl Director {
     #[inline]
     pub fn answers_arp(&self, port: PortIdx, addr: Ipv4Addr) -> bool {
         self.arp_targets.contains(&(port, addr))
+    }
+
+    /// Whether `addr` is one of the director's own IPv6 addresses (DIPs with the ports'
+    /// link-local addresses, VIPs, LIPs), and which kind.
+    #[inline]
+    pub fn local6(&self, addr: Ipv6Addr) -> Option<LocalAddr> {
+        self.local6.get(&addr).copied()
+    }
+
+    /// Whether the director answers neighbor solicitations for `addr` on `port`.
+    #[inline]
+    pub fn answers_nd(&self, port: PortIdx, addr: Ipv6Addr) -> bool {
+        self.nd_targets.contains(&(port, addr))
+    }
+
+    /// The multicast MAC addresses a port must receive for IPv6 (RFC 2464 §7: 33:33 and the
+    /// low 32 bits of the group): all-nodes ff02::1 and the solicited-node group
+    /// ff02::1:ffXX:XXXX (RFC 4291 §2.7.1) of every address the port answers solicitations
+    /// for. Empty for a port without IPv6. For a NIC that filters multicast (the dataplane
+    /// programs these, or enables all-multicast).
+    pub fn nd_multicast_macs(&self, port: PortIdx) -> Vec<MacAddr> {
+        let mut macs: Vec<MacAddr> = self
+            .nd_targets
+            .iter()
+            .filter(|(p, _)| *p == port)
+            .map(|(_, a)| crate::forward6::multicast_mac(crate::forward6::solicited_node(*a)))
+            .collect();
+        if !macs.is_empty() {
+            macs.push(crate::forward6::multicast_mac(crate::forward6::ALL_NODES));
+        }
+        macs.sort();
+        macs.dedup();
+        macs
     }
 
     /// The port, if any.
@@ -676,10 +894,10 @@ method = "dr"
 "#
         ));
         let ip = |s: &str| s.parse::<Ipv4Addr>().unwrap();
-        assert_eq!(d.find_service(6, ip("198.18.1.200"), 80), Some(0));
-        assert_eq!(d.find_service(6, ip("198.18.1.200"), 443), Some(0));
-        assert_eq!(d.find_service(17, ip("198.18.1.200"), 80), None);
-        assert_eq!(d.find_service(6, ip("198.18.1.201"), 80), None);
+        assert_eq!(d.find_service(6, ip("198.18.1.200").into(), 80), Some(0));
+        assert_eq!(d.find_service(6, ip("198.18.1.200").into(), 443), Some(0));
+        assert_eq!(d.find_service(17, ip("198.18.1.200").into(), 80), None);
+        assert_eq!(d.find_service(6, ip("198.18.1.201").into(), 80), None);
         assert!(
             d.answers_arp(0, ip("198.18.1.200")),
             "the mark's /32 is a VIP"
@@ -702,8 +920,8 @@ method = "dr"
 "#
         ));
         let ip = |s: &str| s.parse::<Ipv4Addr>().unwrap();
-        assert_eq!(d.find_service(6, ip("198.18.1.200"), 22), Some(0));
-        assert_eq!(d.find_service(17, ip("198.18.1.200"), 22), None);
+        assert_eq!(d.find_service(6, ip("198.18.1.200").into(), 22), Some(0));
+        assert_eq!(d.find_service(17, ip("198.18.1.200").into(), 22), None);
     }
 
     #[test]

@@ -11,12 +11,14 @@
 //! - parsed and classified: [`worker::Worker::handle`];
 //! - matched to a connection: [`worker`] with the table of `rvs_conn`;
 //! - given a real server: `Worker::new_connection` through `rvs_sched`;
-//! - rewritten for its forwarding method: [`forward`];
-//! - routed and given a next-hop MAC: [`route`] and [`neigh`].
+//! - rewritten for its forwarding method: [`forward`] (IPv4) and [`forward6`] (IPv6);
+//! - routed and given a next-hop MAC: [`route`] and [`neigh`] (ARP for IPv4, Neighbor
+//!   Discovery for IPv6).
 
 pub mod buf;
 pub mod director;
 pub mod forward;
+pub mod forward6;
 pub mod lip;
 pub mod neigh;
 pub mod persist;
@@ -28,4 +30,4 @@ pub mod worker;
 pub use buf::{Io, PacketBuf, VecBuf};
 pub use director::{Director, DirectorError, PortIdx};
 pub use stats::{DropReason, Stats};
-pub use worker::{Worker, WorkerConfig};
+pub use worker::{Decision, Worker, WorkerConfig};

@@ -13,18 +13,19 @@ use std::net::Ipv4Addr;
 /// may treat specially).
 pub const FIRST_PORT: u16 = 1024;
 
-/// One worker's share of the ports of every LIP it has been told of.
+/// One worker's share of the ports of every LIP it has been told of; LIPs of type `A` (IPv4
+/// by default, `Ipv6Addr` for IPv6 LIPs, in a pool of their own).
 #[derive(Debug)]
-pub struct LipPool {
+pub struct LipPool<A = Ipv4Addr> {
     worker: u16,
     workers: u16,
-    pools: Vec<(Ipv4Addr, VecDeque<u16>)>,
+    pools: Vec<(A, VecDeque<u16>)>,
     next: usize,
 }
 
-impl LipPool {
+impl<A: Copy + PartialEq> LipPool<A> {
     /// An empty pool for worker `worker` of `workers`.
-    pub fn new(worker: u16, workers: u16) -> LipPool {
+    pub fn new(worker: u16, workers: u16) -> LipPool<A> {
         LipPool {
             worker,
             workers: workers.max(1),
@@ -35,7 +36,7 @@ impl LipPool {
 
     /// Make `lip`'s ports available (allocates; call when the configuration changes, never
     /// per packet). A LIP already known keeps the ports in use.
-    pub fn ensure(&mut self, lip: Ipv4Addr) {
+    pub fn ensure(&mut self, lip: A) {
         if self.pools.iter().any(|(l, _)| *l == lip) {
             return;
         }
@@ -46,7 +47,7 @@ impl LipPool {
 
     /// A free port of one of `lips`, taking them in turn; `None` when every port of every one
     /// of them is in use (the new connection is dropped and counted).
-    pub fn take(&mut self, lips: &[Ipv4Addr]) -> Option<(Ipv4Addr, u16)> {
+    pub fn take(&mut self, lips: &[A]) -> Option<(A, u16)> {
         let n = lips.len();
         for i in 0..n {
             let lip = lips[(self.next + i) % n];
@@ -61,7 +62,7 @@ impl LipPool {
     }
 
     /// Give back a LIP:port taken from this pool (others are ignored).
-    pub fn give_back(&mut self, lip: Ipv4Addr, port: u16) {
+    pub fn give_back(&mut self, lip: A, port: u16) {
         if let Some((_, free)) = self.pools.iter_mut().find(|(l, _)| *l == lip) {
             // Never grow: a port comes back at most once per take.
             if free.len() < free.capacity() {
@@ -71,7 +72,7 @@ impl LipPool {
     }
 
     /// Free ports left on `lip`.
-    pub fn available(&self, lip: Ipv4Addr) -> usize {
+    pub fn available(&self, lip: A) -> usize {
         self.pools
             .iter()
             .find(|(l, _)| *l == lip)
@@ -117,6 +118,21 @@ mod tests {
         assert_ne!(p3, p1, "a released port goes to the back of the queue");
         // A LIP it was not told of gives nothing.
         assert_eq!(p.take(&[ip("198.18.1.9")]), None);
+    }
+
+    #[test]
+    fn ipv6_lips_share_ports_the_same_way() {
+        let lip: std::net::Ipv6Addr = "2001:2:0:1::3".parse().unwrap();
+        let mut a: LipPool<std::net::Ipv6Addr> = LipPool::new(1, 2);
+        a.ensure(lip);
+        let (l, p) = a.take(&[lip]).unwrap();
+        assert_eq!((l, p % 2), (lip, 1));
+        assert_eq!(
+            a.available(lip),
+            usize::from(u16::MAX - FIRST_PORT + 1) / 2 - 1
+        );
+        a.give_back(lip, p);
+        assert_eq!(a.available(lip), usize::from(u16::MAX - FIRST_PORT + 1) / 2);
     }
 
     #[test]

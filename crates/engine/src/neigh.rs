@@ -1,7 +1,11 @@
-//! The neighbour table: next-hop IPv4 address → MAC address, learnt by ARP (RFC 826), with a
-//! small bounded queue of frames waiting while an address is being resolved (as Linux's
-//! `unres_qlen`), retries once a second, and a give-up after [`MAX_PROBES`] tries.
+//! The neighbour table: next-hop address → MAC address, learnt by ARP (RFC 826) for IPv4 and
+//! by Neighbor Discovery (RFC 4861) for IPv6, with a small bounded queue of frames waiting
+//! while an address is being resolved (as Linux's `unres_qlen`), retries once a second, and a
+//! give-up after [`MAX_PROBES`] tries. A worker keeps one table per address family; the
+//! policy is the same for both (RFC 4861 §7.3.3 and §10 give the same shape: a few
+//! solicitations a second apart, a small queue per entry).
 
+use std::hash::Hash;
 use std::net::Ipv4Addr;
 
 use hashbrown::HashMap;
@@ -43,13 +47,14 @@ pub enum Held<B> {
     Full(B),
 }
 
-/// One worker's neighbour table.
-pub struct Neighbours<B> {
-    entries: HashMap<(PortIdx, Ipv4Addr), Entry<B>>,
+/// One worker's neighbour table for addresses of type `A` (IPv4 by default, `Ipv6Addr` for
+/// ND).
+pub struct Neighbours<B, A = Ipv4Addr> {
+    entries: HashMap<(PortIdx, A), Entry<B>>,
     max_entries: usize,
 }
 
-impl<B> Neighbours<B> {
+impl<B, A: Copy + Eq + Hash> Neighbours<B, A> {
     /// A table holding at most `max_entries` neighbours, allocated now.
     pub fn new(max_entries: usize) -> Self {
         Neighbours {
@@ -60,12 +65,12 @@ impl<B> Neighbours<B> {
 
     /// The MAC address of `addr` on `port`, if resolved.
     #[inline]
-    pub fn lookup(&self, port: PortIdx, addr: Ipv4Addr) -> Option<MacAddr> {
+    pub fn lookup(&self, port: PortIdx, addr: A) -> Option<MacAddr> {
         self.entries.get(&(port, addr)).and_then(|e| e.mac)
     }
 
     /// Keep `pkt` until `addr` on `port` is resolved.
-    pub fn hold(&mut self, port: PortIdx, addr: Ipv4Addr, pkt: B, now_ns: u64) -> Held<B> {
+    pub fn hold(&mut self, port: PortIdx, addr: A, pkt: B, now_ns: u64) -> Held<B> {
         if !self.entries.contains_key(&(port, addr)) && self.entries.len() >= self.max_entries {
             return Held::Full(pkt);
         }
@@ -91,23 +96,25 @@ impl<B> Neighbours<B> {
         Held::Queued { probe }
     }
 
-    /// Record that `addr` on `port` is at `mac` (an ARP packet from it). An unknown address is
-    /// only added when `create` is set (it asked for one of our addresses, as RFC 826's
-    /// "merge" step allows). Frames waiting for it are handed to `release` with its MAC.
+    /// Record that `addr` on `port` is at `mac` (an ARP packet from it, or a neighbor
+    /// solicitation or advertisement). An unknown address is only added when `create` is set
+    /// (it asked for one of our addresses, as RFC 826's "merge" step and RFC 4861 §7.2.3
+    /// allow). Frames waiting for it are handed to `release` with its MAC. Returns whether an
+    /// entry took the MAC (false: unknown and not created, or pinned).
     pub fn learn(
         &mut self,
         port: PortIdx,
-        addr: Ipv4Addr,
+        addr: A,
         mac: MacAddr,
         create: bool,
         now_ns: u64,
         mut release: impl FnMut(B, MacAddr),
-    ) {
+    ) -> bool {
         let e = match self.entries.get_mut(&(port, addr)) {
             Some(e) => e,
             None => {
                 if !create || self.entries.len() >= self.max_entries {
-                    return;
+                    return false;
                 }
                 self.entries.entry((port, addr)).or_insert_with(|| Entry {
                     mac: None,
@@ -121,7 +128,7 @@ impl<B> Neighbours<B> {
             }
         };
         if e.permanent {
-            return;
+            return false;
         }
         e.mac = Some(mac);
         e.confirmed_ns = now_ns;
@@ -132,6 +139,21 @@ impl<B> Neighbours<B> {
             }
         }
         e.queued = 0;
+        true
+    }
+
+    /// A neighbour we know the MAC of showed it is still there without repeating its MAC (a
+    /// solicited advertisement without a target link-layer address option, RFC 4861 §7.2.5):
+    /// its entry is confirmed now. Returns whether it was known and resolved.
+    pub fn confirm(&mut self, port: PortIdx, addr: A, now_ns: u64) -> bool {
+        match self.entries.get_mut(&(port, addr)) {
+            Some(e) if e.mac.is_some() && !e.permanent => {
+                e.confirmed_ns = now_ns;
+                e.probes = 0;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Timers: re-probe unresolved neighbours once a second, give up after [`MAX_PROBES`]
@@ -140,7 +162,7 @@ impl<B> Neighbours<B> {
     pub fn tick(
         &mut self,
         now_ns: u64,
-        mut probe: impl FnMut(PortIdx, Ipv4Addr),
+        mut probe: impl FnMut(PortIdx, A),
         mut give_up: impl FnMut(B),
     ) {
         self.entries.retain(|&(port, addr), e| {
@@ -178,7 +200,7 @@ impl<B> Neighbours<B> {
 
     /// Pin `addr` on `port` to `mac` (a configured static neighbour, like `ip neigh add ...
     /// nud permanent`): never probed, forgotten or overridden by ARP.
-    pub fn pin(&mut self, port: PortIdx, addr: Ipv4Addr, mac: MacAddr) {
+    pub fn pin(&mut self, port: PortIdx, addr: A, mac: MacAddr) {
         let e = self.entries.entry((port, addr)).or_insert_with(|| Entry {
             mac: None,
             permanent: true,
@@ -203,7 +225,7 @@ impl<B> Neighbours<B> {
     }
 
     /// Resolved neighbours, for listing.
-    pub fn resolved(&self) -> impl Iterator<Item = (PortIdx, Ipv4Addr, MacAddr)> + '_ {
+    pub fn resolved(&self) -> impl Iterator<Item = (PortIdx, A, MacAddr)> + '_ {
         self.entries
             .iter()
             .filter_map(|(&(p, a), e)| e.mac.map(|m| (p, a, m)))
@@ -263,7 +285,7 @@ mod tests {
             Held::Queued { .. }
         ));
         assert!(matches!(n.hold(0, ip("198.18.1.11"), 2, 0), Held::Full(2)));
-        n.learn(0, ip("198.18.1.12"), MAC, true, 0, |_, _| {});
+        assert!(!n.learn(0, ip("198.18.1.12"), MAC, true, 0, |_, _| {}));
         assert_eq!(n.lookup(0, ip("198.18.1.12")), None);
     }
 
@@ -301,6 +323,24 @@ mod tests {
         n.tick(FORGET_NS * 2, |_, _| probes += 1, |_| {});
         assert_eq!(probes, 0);
         assert_eq!(n.lookup(0, ip("198.18.1.10")), Some(MAC));
+    }
+
+    #[test]
+    fn ipv6_neighbours_resolve_and_confirm_alike() {
+        let a: std::net::Ipv6Addr = "2001:2:0:1::10".parse().unwrap();
+        let mut n: Neighbours<u8, std::net::Ipv6Addr> = Neighbours::new(4);
+        assert!(!n.confirm(0, a, 1), "unknown: nothing to confirm");
+        assert!(matches!(n.hold(0, a, 1, 0), Held::Queued { probe: true }));
+        assert!(!n.confirm(0, a, 1), "unresolved: nothing to confirm");
+        let mut out = vec![];
+        assert!(n.learn(0, a, MAC, false, 5, |p, m| out.push((p, m))));
+        assert_eq!(out, vec![(1, MAC)]);
+        // Confirmed at REFRESH_NS - 1: no probe at REFRESH_NS.
+        assert!(n.confirm(0, a, REFRESH_NS - 1));
+        let mut probes = 0;
+        n.tick(REFRESH_NS, |_, _| probes += 1, |_| {});
+        assert_eq!(probes, 0);
+        assert_eq!(n.resolved().collect::<Vec<_>>(), vec![(0, a, MAC)]);
     }
 
     #[test]

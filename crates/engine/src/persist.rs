@@ -12,15 +12,18 @@
 //!   scheduled afresh (`ip_vs_check_template`); a quiesced server (weight 0) keeps its
 //!   persistent clients, as with the kernel's default `expire_quiescent_template = 0`.
 //!
+//! IPv6 services keep their templates in a second table keyed by `FlowKey6` ([`Templates::key6`]:
+//! the client masked to the service's prefix length, 128 by default).
+//!
 //! Templates live in the worker, like connections: rvs steers all of a client's packets to one
 //! worker (see `steer`), so one worker sees all of a client's connections. With `-M` coarser
 //! than /32 clients of one network may live on different workers and so get one template per
 //! worker.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::Ordering;
 
-use rvs_conn::{ConnTable, FlowKey, State};
+use rvs_conn::{ConnTable, FlowKey, FlowKey6, Key, State};
 
 use crate::director::RealServer;
 
@@ -35,24 +38,17 @@ pub struct Template {
     pub timeout_ns: u64,
 }
 
-/// One worker's templates.
-pub struct Templates {
-    table: ConnTable<Template>,
+/// One worker's templates of one address family (keys `K`: [`FlowKey`] or [`FlowKey6`]).
+pub struct Templates<K = FlowKey> {
+    table: ConnTable<Template, K>,
 }
 
 /// Templates re-armed per [`Templates::expire`] call at most (templates found expired while
 /// they still control connections).
 const REARM_BATCH: usize = 64;
 
-impl Templates {
-    /// A table of at most `max` templates, allocated now.
-    pub fn new(max: usize) -> Templates {
-        Templates {
-            table: ConnTable::with_capacity_and_seed(max, 0x7e3a_11a7),
-        }
-    }
-
-    /// The template key for a client of a service.
+impl Templates<FlowKey> {
+    /// The template key for a client of an IPv4 service.
     pub fn key(
         proto: u8,
         client: Ipv4Addr,
@@ -84,10 +80,54 @@ impl Templates {
             },
         }
     }
+}
+
+impl Templates<FlowKey6> {
+    /// The template key for a client of an IPv6 service: as [`Templates::key`], with the
+    /// client masked to `prefix_len` of 128 bits (ipvsadm -M takes a prefix length for IPv6)
+    /// and the mark of a firewall-mark service in the low 32 bits of the destination.
+    pub fn key6(
+        proto: u8,
+        client: Ipv6Addr,
+        prefix_len: u8,
+        vip: Ipv6Addr,
+        vport: u16,
+        fwmark: Option<u32>,
+    ) -> FlowKey6 {
+        let mask = u128::MAX
+            .checked_shl(128 - u32::from(prefix_len.min(128)))
+            .unwrap_or(0);
+        let net = Ipv6Addr::from(u128::from(client) & mask);
+        match fwmark {
+            Some(mark) => FlowKey6 {
+                proto: 0,
+                src: net,
+                src_port: 0,
+                dst: Ipv6Addr::from(u128::from(mark)),
+                dst_port: 0,
+            },
+            None => FlowKey6 {
+                proto,
+                src: net,
+                src_port: 0,
+                dst: vip,
+                dst_port: vport,
+            },
+        }
+    }
+}
+
+impl<K: Key> Templates<K> {
+    /// A table of at most `max` templates, allocated now.
+    pub fn new(max: usize) -> Templates<K> {
+        Templates {
+            table: ConnTable::with_capacity_and_seed(max, 0x7e3a_11a7),
+        }
+    }
 
     /// The real server of a valid template for `key` at `now`, taking one more controlled
     /// connection and re-arming it. A template whose server is gone is dropped.
-    pub fn follow(&mut self, key: &FlowKey, now: u64) -> Option<RealServer> {
+    pub fn follow(&mut self, key: &K, now: u64) -> Option<RealServer> {
         let (id, _) = self.table.lookup(key)?;
         let e = self.table.get_mut(id)?;
         let expired = e.expires_ns <= now && e.data.controlled == 0;
@@ -107,7 +147,7 @@ impl Templates {
     /// Create a template for `key` sending the client network to `server`, with one
     /// controlled connection. False when the table is full (the connection is refused, as the
     /// kernel drops the packet when it cannot allocate the template).
-    pub fn create(&mut self, key: FlowKey, server: &RealServer, timeout_ns: u64, now: u64) -> bool {
+    pub fn create(&mut self, key: K, server: &RealServer, timeout_ns: u64, now: u64) -> bool {
         let t = Template {
             server: server.clone(),
             controlled: 1,
@@ -126,7 +166,7 @@ impl Templates {
     }
 
     /// A connection created through the template `key` has ended.
-    pub fn release(&mut self, key: &FlowKey) {
+    pub fn release(&mut self, key: &K) {
         if let Some((id, _)) = self.table.lookup(key) {
             if let Some(e) = self.table.get_mut(id) {
                 e.data.controlled = e.data.controlled.saturating_sub(1);
@@ -137,7 +177,7 @@ impl Templates {
     /// Drop templates past their timeout that control no connection; re-arm those that still
     /// do (ip_vs_conn_expire keeps a template while `n_control` is not 0).
     pub fn expire(&mut self, now: u64) {
-        let mut rearm: [Option<(FlowKey, Template)>; REARM_BATCH] = std::array::from_fn(|_| None);
+        let mut rearm: [Option<(K, Template)>; REARM_BATCH] = std::array::from_fn(|_| None);
         let mut n = 0;
         self.table.expire(now, REARM_BATCH, |_, e| {
             if e.data.controlled > 0 {
@@ -180,6 +220,7 @@ mod tests {
         RealServer {
             id: 0,
             slot: 0,
+            ip: addr.parse().unwrap(),
             addr: addr.parse().unwrap(),
             port: 80,
             method: Method::Nat,
@@ -219,7 +260,7 @@ mod tests {
         assert_eq!(rs.counters.persistent.load(Ordering::Relaxed), 1);
         // Past the timeout, a live controlled connection keeps it.
         t.expire(400 * S);
-        assert_eq!(t.follow(&k, 401 * S).map(|s| s.addr), Some(rs.addr));
+        assert_eq!(t.follow(&k, 401 * S).map(|s| s.ip), Some(rs.ip));
         // Both connections end; 300 s after the last use it goes.
         t.release(&k);
         t.release(&k);

@@ -1,7 +1,7 @@
 //! Per-worker counters. Each worker writes only its own; the control thread sums them.
 
 /// Why a frame was not forwarded or answered. Every frame the engine receives ends as exactly
-/// one of: transmitted, answered (ARP/ICMP), held for neighbour resolution, or one of these.
+/// one of: transmitted, answered (ARP/ND/ICMP), held for neighbour resolution, or one of these.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum DropReason {
@@ -15,8 +15,6 @@ pub enum DropReason {
     VlanTagged,
     /// On a VLAN port: a frame untagged or tagged with another VLAN id.
     VlanMismatch,
-    /// IPv6 is not forwarded yet.
-    Ipv6,
     /// ARP that is not Ethernet/IPv4 or is truncated.
     ArpMalformed,
     /// ARP from another host claiming one of the director's own addresses (DIP or VIP): ignored,
@@ -38,6 +36,33 @@ pub enum DropReason {
     Ipv4BadSource,
     /// An IPv4 fragment: fragments are not tracked yet.
     Ipv4Fragment,
+    /// IPv6 header shorter than 40 bytes.
+    Ipv6Truncated,
+    /// IPv6 version field is not 6.
+    Ipv6BadVersion,
+    /// IPv6 payload length beyond the frame (RFC 8200 §3); jumbograms are not supported.
+    Ipv6BadPayloadLen,
+    /// IPv6 source is multicast or loopback, or unspecified outside duplicate address
+    /// detection (RFC 4291 §2.5.2, §2.7).
+    Ipv6BadSource,
+    /// An IPv6 extension header runs past the packet, Hop-by-Hop is not first, the chain is
+    /// longer than the walk allows, or a Routing header has segments left (RFC 8200 §4).
+    Ipv6ExtHeader,
+    /// An IPv6 packet with a Fragment header: fragments are not tracked yet.
+    Ipv6Fragment,
+    /// A neighbor solicitation or advertisement failing RFC 4861 §7.1 validation: hop limit
+    /// not 255, code not 0, bad checksum, truncated, multicast target, or a malformed address
+    /// option or destination.
+    NdMalformed,
+    /// Neighbor Discovery from another host claiming one of the director's own IPv6
+    /// addresses (as source of a solicitation, or as target of an advertisement): ignored.
+    NdClaimsOurAddress,
+    /// A neighbor solicitation for an address the director does not answer on that port, or
+    /// an advertisement of a neighbour it is not resolving.
+    NdNotForUs,
+    /// ICMPv6 the director neither answers nor relays: router and multicast listener
+    /// messages, redirects, informational messages other than echo.
+    Icmpv6Unhandled,
     /// TCP header truncated or data offset out of range (RFC 793).
     TcpMalformed,
     /// UDP header truncated or its length field out of range (RFC 768).
@@ -55,25 +80,27 @@ pub enum DropReason {
     ConnTableFull,
     /// The reply-direction key of a new connection is already used by another connection.
     ConnCollision,
-    /// TTL would reach zero when forwarded (RFC 1812 §5.3.1).
+    /// TTL (IPv4) or hop limit (IPv6) would reach zero when forwarded (RFC 1812 §5.3.1,
+    /// RFC 8200 §3).
     TtlExceeded,
     /// No route to the destination or next hop.
     NoRoute,
-    /// The outgoing port has no IPv4 address to ask ARP from.
+    /// The outgoing port has no address of the packet's family to ask ARP or ND from, or to
+    /// send a tunnel or an ICMP error from.
     NoSourceAddress,
     /// The frame waiting for the next hop's MAC was pushed out because the queue was full.
     NeighbourQueueFull,
-    /// The next hop did not answer ARP in time; the frames waiting for it are dropped.
+    /// The next hop did not answer ARP or ND in time; the frames waiting for it are dropped.
     NeighbourUnresolved,
-    /// No buffer to build an ARP request in.
+    /// No buffer to build an ARP request, a solicitation or an ICMP error in.
     NoBuffer,
     /// The real server of the connection was removed from the service.
     RealServerRemoved,
     /// No headroom in the buffer for an encapsulation header.
     NoHeadroom,
-    /// An ICMP error whose quoted packet cannot be read.
+    /// An ICMP or ICMPv6 error whose checksum or quoted packet cannot be read.
     IcmpMalformed,
-    /// An ICMP error quoting a flow the director does not track.
+    /// An ICMP or ICMPv6 error quoting a flow the director does not track.
     IcmpNoConnection,
     /// Every FullNAT local port of the LIPs for this real server is in use.
     LipExhausted,
@@ -84,13 +111,12 @@ pub enum DropReason {
 
 impl DropReason {
     /// Every reason, in declaration order (index = `reason as usize`).
-    pub const ALL: [DropReason; 36] = [
+    pub const ALL: [DropReason; 45] = [
         DropReason::EthTruncated,
         DropReason::NotOurMac,
         DropReason::UnknownEthertype,
         DropReason::VlanTagged,
         DropReason::VlanMismatch,
-        DropReason::Ipv6,
         DropReason::ArpMalformed,
         DropReason::ArpClaimsOurAddress,
         DropReason::ArpNotForUs,
@@ -101,6 +127,16 @@ impl DropReason {
         DropReason::Ipv4BadChecksum,
         DropReason::Ipv4BadSource,
         DropReason::Ipv4Fragment,
+        DropReason::Ipv6Truncated,
+        DropReason::Ipv6BadVersion,
+        DropReason::Ipv6BadPayloadLen,
+        DropReason::Ipv6BadSource,
+        DropReason::Ipv6ExtHeader,
+        DropReason::Ipv6Fragment,
+        DropReason::NdMalformed,
+        DropReason::NdClaimsOurAddress,
+        DropReason::NdNotForUs,
+        DropReason::Icmpv6Unhandled,
         DropReason::TcpMalformed,
         DropReason::UdpMalformed,
         DropReason::LocalUnhandled,
@@ -134,7 +170,6 @@ impl DropReason {
             DropReason::UnknownEthertype => "unknown_ethertype",
             DropReason::VlanTagged => "vlan_tagged",
             DropReason::VlanMismatch => "vlan_mismatch",
-            DropReason::Ipv6 => "ipv6",
             DropReason::ArpMalformed => "arp_malformed",
             DropReason::ArpClaimsOurAddress => "arp_claims_our_address",
             DropReason::ArpNotForUs => "arp_not_for_us",
@@ -145,6 +180,16 @@ impl DropReason {
             DropReason::Ipv4BadChecksum => "ipv4_bad_checksum",
             DropReason::Ipv4BadSource => "ipv4_bad_source",
             DropReason::Ipv4Fragment => "ipv4_fragment",
+            DropReason::Ipv6Truncated => "ipv6_truncated",
+            DropReason::Ipv6BadVersion => "ipv6_bad_version",
+            DropReason::Ipv6BadPayloadLen => "ipv6_bad_payload_len",
+            DropReason::Ipv6BadSource => "ipv6_bad_source",
+            DropReason::Ipv6ExtHeader => "ipv6_ext_header",
+            DropReason::Ipv6Fragment => "ipv6_fragment",
+            DropReason::NdMalformed => "nd_malformed",
+            DropReason::NdClaimsOurAddress => "nd_claims_our_address",
+            DropReason::NdNotForUs => "nd_not_for_us",
+            DropReason::Icmpv6Unhandled => "icmpv6_unhandled",
             DropReason::TcpMalformed => "tcp_malformed",
             DropReason::UdpMalformed => "udp_malformed",
             DropReason::LocalUnhandled => "local_unhandled",
@@ -184,11 +229,17 @@ pub struct Stats {
     pub arp_requests: u64,
     /// ARP replies addressed to the director (answers to its requests).
     pub arp_replies_received: u64,
-    /// ICMP echo requests to our addresses answered.
+    /// Neighbor solicitations for our IPv6 addresses answered with an advertisement.
+    pub nd_replies: u64,
+    /// Neighbor solicitations the director sent to resolve IPv6 next hops.
+    pub nd_solicits: u64,
+    /// Neighbor advertisements taken in (answers to our solicitations, updates).
+    pub nd_adverts_received: u64,
+    /// ICMP and ICMPv6 echo requests to our addresses answered.
     pub icmp_echo_replies: u64,
-    /// ICMP errors the director originated (fragmentation needed).
+    /// ICMP and ICMPv6 errors the director originated (fragmentation needed, packet too big).
     pub icmp_errors_sent: u64,
-    /// ICMP errors about tracked connections passed to the other end.
+    /// ICMP and ICMPv6 errors about tracked connections passed to the other end.
     pub icmp_relayed: u64,
     /// FullNAT SYNs given the client's address in a TOA option.
     pub toa_added: u64,
@@ -217,6 +268,9 @@ impl Default for Stats {
             arp_replies: 0,
             arp_requests: 0,
             arp_replies_received: 0,
+            nd_replies: 0,
+            nd_solicits: 0,
+            nd_adverts_received: 0,
             icmp_echo_replies: 0,
             icmp_errors_sent: 0,
             icmp_relayed: 0,
@@ -257,6 +311,9 @@ impl Stats {
         self.arp_replies += o.arp_replies;
         self.arp_requests += o.arp_requests;
         self.arp_replies_received += o.arp_replies_received;
+        self.nd_replies += o.nd_replies;
+        self.nd_solicits += o.nd_solicits;
+        self.nd_adverts_received += o.nd_adverts_received;
         self.icmp_echo_replies += o.icmp_echo_replies;
         self.icmp_errors_sent += o.icmp_errors_sent;
         self.icmp_relayed += o.icmp_relayed;

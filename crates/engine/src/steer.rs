@@ -9,14 +9,18 @@
 //!   its destination; to a LIP: by the quoted local port);
 //! - real server → LIP (FullNAT replies): the local port, which the owner chose from its own
 //!   share of the port space (`lport % workers == owner`, as DPVS partitions its sa_pool);
-//! - ARP: every worker, since every worker resolves next hops for itself.
+//! - ARP, and IPv6 neighbor solicitations and advertisements: every worker, since every worker
+//!   resolves next hops for itself.
+//!
+//! IPv6 follows the same rules, with the client hash taken over the 128-bit address
+//! ([`client_owner6`]) and the TCP/UDP header found behind the extension headers.
 //!
 //! A worker that receives a frame it does not own passes it to the owner over a lock-free
 //! ring (the dataplane's job).
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
-use rvs_wire::{ethernet, ipv4};
+use rvs_wire::{ethernet, icmpv6, ipv4, ipv6};
 
 use crate::director::Director;
 
@@ -42,6 +46,20 @@ pub fn client_owner(addr: Ipv4Addr, workers: u16) -> u16 {
     }
     // A multiplicative hash (Knuth); the high bits are the best mixed.
     let x = u64::from(u32::from(addr)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    ((x >> 32) % u64::from(workers)) as u16
+}
+
+/// The worker that owns the connections of the IPv6 client `addr`: as [`client_owner`], the
+/// two halves of the address folded into one word first (so clients that differ in the
+/// interface identifier alone, as privacy addresses do, spread like different hosts).
+#[inline]
+pub fn client_owner6(addr: Ipv6Addr, workers: u16) -> u16 {
+    if workers <= 1 {
+        return 0;
+    }
+    let a = u128::from(addr);
+    let folded = ((a >> 64) as u64) ^ (a as u64);
+    let x = (folded ^ (folded >> 32)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     ((x >> 32) % u64::from(workers)) as u16
 }
 
@@ -77,6 +95,7 @@ pub fn owner(dir: &Director, frame: &[u8], workers: u16, receiver: u16) -> Owner
     match eth.ethertype() {
         ethernet::ethertype::ARP => return Owner::All,
         ethernet::ethertype::IPV4 => {}
+        ethernet::ethertype::IPV6 => return owner6(dir, eth.payload(), workers, receiver),
         _ => return Owner::Worker(receiver),
     }
     let Ok(ip) = ipv4::Packet::new_checked(eth.payload()) else {
@@ -104,6 +123,39 @@ pub fn owner(dir: &Director, frame: &[u8], workers: u16, receiver: u16) -> Owner
     Owner::Worker(client_owner(dst, workers))
 }
 
+/// [`owner`] of an IPv6 packet.
+fn owner6(dir: &Director, ip: &[u8], workers: u16, receiver: u16) -> Owner {
+    let Ok(p) = ipv6::Packet::new_checked(ip) else {
+        return Owner::Worker(receiver);
+    };
+    let Ok((proto, at)) = crate::forward6::upper_layer(ip) else {
+        return Owner::Worker(receiver);
+    };
+    let (src, dst) = (p.src(), p.dst());
+    let lport = match proto {
+        ipv4::protocol::TCP | ipv4::protocol::UDP => {
+            let Some((_, dport)) = rvs_wire::l4_ports(ip, at) else {
+                return Owner::Worker(receiver);
+            };
+            Some(dport)
+        }
+        ipv4::protocol::ICMPV6 => match ip.get(at).copied() {
+            Some(icmpv6::NEIGHBOR_SOLICIT | icmpv6::NEIGHBOR_ADVERT) => return Owner::All,
+            // An ICMPv6 error to a LIP quotes the packet the director sent from LIP:lport.
+            Some(t) if t < 128 => crate::forward6::quoted_flow(ip, at).map(|q| q.src_port),
+            _ => None,
+        },
+        _ => None,
+    };
+    if dir.is_lip6(dst) {
+        return Owner::Worker(lport.map_or(receiver, |p| lport_owner(p, workers)));
+    }
+    if dir.local6(dst).is_some() {
+        return Owner::Worker(client_owner6(src, workers));
+    }
+    Owner::Worker(client_owner6(dst, workers))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,5 +180,25 @@ mod tests {
         assert_eq!(lport_owner(1025, 2), 1);
         assert_eq!(lport_owner(1026, 2), 0);
         assert_eq!(lport_owner(1026, 1), 0);
+    }
+
+    #[test]
+    fn the_ipv6_client_hash_spreads_over_interface_identifiers_and_prefixes() {
+        for (base, step) in [
+            (0x2001_0002_u128 << 96, 1u128),
+            (0x2001_0002_u128 << 96, 1 << 64),
+        ] {
+            let mut seen = [0u32; 4];
+            for i in 0..4000u128 {
+                let a = Ipv6Addr::from(base + i * step);
+                let w = client_owner6(a, 4);
+                seen[usize::from(w)] += 1;
+                assert_eq!(w, client_owner6(a, 4));
+            }
+            for n in seen {
+                assert!((800..1200).contains(&n), "uneven spread {seen:?}");
+            }
+        }
+        assert_eq!(client_owner6(Ipv6Addr::LOCALHOST, 1), 0);
     }
 }

@@ -2,30 +2,44 @@
 //!
 //! ```text
 //! frame ─▶ Ethernet ─▶ ARP ─▶ answer for our addresses / learn neighbours
-//!                  └─▶ IPv4 ─▶ validate ─▶ connection lookup (either direction)
-//!                                  ├─ hit ─▶ state, timer ─▶ rewrite for the method ─▶ route ─▶ MAC ─▶ tx
-//!                                  └─ miss ─▶ service? ─▶ schedule ─▶ new connection ─▶ (as a hit)
-//!                                           └─ ours? ─▶ ICMP echo reply, or counted drop
+//!                  ├─▶ IPv4 ─▶ validate ─▶ connection lookup (either direction)
+//!                  │               ├─ hit ─▶ state, timer ─▶ rewrite for the method ─▶ route ─▶ MAC ─▶ tx
+//!                  │               └─ miss ─▶ service? ─▶ schedule ─▶ new connection ─▶ (as a hit)
+//!                  │                        └─ ours? ─▶ ICMP echo reply, or counted drop
+//!                  └─▶ IPv6 ─▶ validate, walk extension headers ─▶ the same, over IPv6
+//!                                  └─ ICMPv6 ─▶ Neighbor Discovery, echo, error relay
 //! ```
+//!
+//! Both address families share one connection path, generic over a [`Family`]: IPv4 and IPv6
+//! connections live in tables of their own (IPv4 entries do not pay for 128-bit addresses), with
+//! their own persistence templates and FullNAT local ports; parsing, rewriting, routing and
+//! neighbour resolution are the family's (`ipv4`/`rewrite4` here, `v6.rs` for IPv6).
 
-use std::net::Ipv4Addr;
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use rvs_config::Method;
 use rvs_conn::state::{self, StateDir, TcpState, Timeouts};
-use rvs_conn::{ConnId, ConnTable, Dir, FlowKey, InsertError, State};
+use rvs_conn::{ConnId, ConnTable, Dir, FlowKey, FlowKey6, InsertError, Key, State};
 use rvs_sched::{Change, Dest, DestCounters, SchedFlags, SchedInput, Scheduler};
-use rvs_wire::{arp, ethernet, icmpv4, ipip, ipv4, tcp, udp, vlan, MacAddr};
+use rvs_wire::{arp, ethernet, icmpv4, ipip, ipv4, ipv6, tcp, udp, vlan, MacAddr};
 
 use crate::buf::{Io, PacketBuf};
-use crate::director::{Director, PortIdx, RealServer};
+use crate::director::{Director, PortIdx, PortInfo, RealServer, Service};
 use crate::forward;
+use crate::forward6;
 use crate::lip::LipPool;
 use crate::neigh::{Held, Neighbours};
 use crate::persist::Templates;
 use crate::stats::{DropReason, Stats};
 use crate::steer;
+
+mod v6;
+
+use v6::{encapsulate6, send_neighbor_solicit};
 
 /// Sizes and timeouts of one worker.
 #[derive(Clone, Debug)]
@@ -34,7 +48,11 @@ pub struct WorkerConfig {
     pub id: u16,
     /// Connection table size.
     pub max_connections: usize,
-    /// Neighbour table size.
+    /// IPv6 connection table size; `None`: `max_connections`. The IPv6 table (and its
+    /// persistence templates) is allocated when the director first has an IPv6 service — at
+    /// start, or at the reload that adds one — so an IPv4-only director spends nothing on it.
+    pub max_connections6: Option<usize>,
+    /// Neighbour table size (per address family).
     pub max_neighbours: usize,
     /// Connection timeouts (IPVS defaults unless set).
     pub timeouts: Timeouts,
@@ -45,8 +63,9 @@ pub struct WorkerConfig {
     /// Take every frame as addressed to us, whatever its destination MAC (replaying a
     /// capture taken elsewhere).
     pub accept_any_mac: bool,
-    /// Resolve every next hop at once to a made-up MAC (02:00 followed by the IPv4 address)
-    /// instead of ARP: for replays and benchmarks with no neighbours to answer.
+    /// Resolve every next hop at once to a made-up MAC (02:00 followed by the IPv4 address,
+    /// or the low 32 bits of the IPv6 address) instead of ARP or ND: for replays and
+    /// benchmarks with no neighbours to answer.
     pub synthetic_neighbours: bool,
     /// Record a [`Decision`] for every packet that opens, or would open, a connection.
     pub record_decisions: bool,
@@ -57,6 +76,7 @@ impl Default for WorkerConfig {
         WorkerConfig {
             id: 0,
             max_connections: 1 << 16,
+            max_connections6: None,
             max_neighbours: 4096,
             timeouts: Timeouts::default(),
             expire_budget: 1024,
@@ -68,21 +88,22 @@ impl Default for WorkerConfig {
     }
 }
 
-/// What the engine remembers of a connection besides its keys and state.
+/// What the engine remembers of a connection besides its keys and state; addresses of type
+/// `A` (IPv4 by default, `Ipv6Addr` in the IPv6 table) and template keys of type `K`.
 #[derive(Debug)]
-pub struct ConnData {
+pub struct ConnData<A = Ipv4Addr, K = FlowKey> {
     /// Forwarding method of its real server.
     pub method: Method,
     /// VIP and virtual port (the client's view).
-    pub vip: Ipv4Addr,
+    pub vip: A,
     /// Virtual port.
     pub vport: u16,
     /// RIP and real server port.
-    pub rip: Ipv4Addr,
+    pub rip: A,
     /// Real server port.
     pub rport: u16,
     /// FullNAT local address and port (unspecified and 0 for other methods).
-    pub lip: Ipv4Addr,
+    pub lip: A,
     /// FullNAT local port.
     pub lport: u16,
     /// The real server's shared counters.
@@ -92,10 +113,13 @@ pub struct ConnData {
     /// The real server is still part of its service.
     pub alive: Arc<AtomicBool>,
     /// The persistence template this connection was created through.
-    pub template: Option<FlowKey>,
+    pub template: Option<K>,
     /// The real server's traffic slot.
     pub slot: u32,
 }
+
+/// An IPv6 connection's data.
+pub type ConnData6 = ConnData<Ipv6Addr, FlowKey6>;
 
 /// One worker's traffic through one real server, as IPVS's per-destination stats count it:
 /// connections, and packets and bytes (IP length) in (client → RS) and out (RS → client).
@@ -126,16 +150,17 @@ impl Traffic {
 
 /// What happened to a packet that opens a connection (a TCP SYN without ACK, or a UDP
 /// datagram) — the scheduler's decision, or the connection it matched, as rvs-replay reports.
+/// Addresses of either family (a service and its real servers share one).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Decision {
     /// IP protocol.
     pub proto: u8,
     /// Client address and port.
-    pub client: (Ipv4Addr, u16),
+    pub client: (IpAddr, u16),
     /// The packet's destination (VIP and port).
-    pub vip: (Ipv4Addr, u16),
+    pub vip: (IpAddr, u16),
     /// The real server it went to, or `None` when it was dropped.
-    pub real: Option<(Ipv4Addr, u16)>,
+    pub real: Option<(IpAddr, u16)>,
 }
 
 /// What to do with a frame once classified.
@@ -144,12 +169,24 @@ enum Action {
     Drop(DropReason),
     /// Send back out of the port it came in on, as rewritten (ARP and ICMP answers).
     Reply,
+    /// As `Reply`, with the frame cut to this length first (an ICMPv6 echo reply without the
+    /// request's extension headers).
+    ReplyLen(usize),
+    /// Answer a neighbor solicitation: the frame becomes this neighbor advertisement, sent
+    /// back out of the port it came in on.
+    Advertise {
+        dst_mac: MacAddr,
+        src: Ipv6Addr,
+        dst: Ipv6Addr,
+        target: Ipv6Addr,
+        flags: u32,
+    },
     /// Taken in by the director itself (an ARP reply to our request), counted by its handler.
     Consumed,
     /// The IP packet is ready: route it to `next_hop` out of `port`, setting the MACs.
     Forward {
         port: PortIdx,
-        next_hop: Ipv4Addr,
+        next_hop: IpAddr,
         /// What to do to the frame's length before it leaves.
         post: Post,
     },
@@ -160,19 +197,22 @@ enum Action {
         code: u8,
         rest: [u8; 4],
     },
+    /// Answer the sender with an ICMPv6 error quoting the packet (RFC 4443), e.g. packet too
+    /// big with the MTU that fits (RFC 8201).
+    IcmpError6 { msg_type: u8, code: u8, rest: u32 },
 }
 
 /// Everything the rewrite of one packet needs to know of its connection.
 #[derive(Clone, Copy, Debug)]
-struct Flow {
+struct Flow<A> {
     method: Method,
-    client: Ipv4Addr,
+    client: A,
     cport: u16,
-    vip: Ipv4Addr,
+    vip: A,
     vport: u16,
-    rip: Ipv4Addr,
+    rip: A,
     rport: u16,
-    lip: Ipv4Addr,
+    lip: A,
     lport: u16,
     slot: u32,
 }
@@ -184,33 +224,266 @@ enum Post {
     None,
     /// Wrap the IP packet in an outer IPv4 header from `.0` to `.1` (TUN).
     Encap(Ipv4Addr, Ipv4Addr),
+    /// Wrap the IPv6 packet in an outer IPv6 header from `.0` to `.1` (TUN, RFC 2473).
+    Encap6(Ipv6Addr, Ipv6Addr),
     /// Give the real server the client's address in the TOA option (FullNAT SYN).
     Toa(Ipv4Addr, u16),
+    /// The IPv6 TOA option (FullNAT SYN), the TCP header at `.2` in the IPv6 packet.
+    Toa6(Ipv6Addr, u16, usize),
 }
 
-/// Parsed facts of an IPv4 TCP/UDP packet the rest of the path needs.
+/// Parsed facts of a TCP/UDP packet the rest of the path needs.
 #[derive(Clone, Copy)]
-struct L4 {
-    key: FlowKey,
+struct L4<K> {
+    key: K,
     tcp_flags: u8,
+    /// Offset of the TCP/UDP header in the IP packet (after IPv6 extension headers).
+    at: usize,
 }
 
-/// One worker's engine. Owns its connection table and neighbour table exclusively.
+/// A connection table with what lives beside it: one per address family.
+struct Tables<F: Family> {
+    conns: ConnTable<ConnData<F::Addr, F::Key>, F::Key>,
+    templates: Templates<F::Key>,
+    lips: LipPool<F::Addr>,
+}
+
+impl<F: Family> Tables<F> {
+    fn new(max_connections: usize, cfg: &WorkerConfig) -> Tables<F> {
+        Tables {
+            conns: ConnTable::with_capacity(max_connections),
+            templates: Templates::new(max_connections),
+            lips: LipPool::new(cfg.id, cfg.workers),
+        }
+    }
+}
+
+/// What the shared connection path needs to know of an address family: its addresses and
+/// keys, where its tables are, and how its packets are rewritten and routed.
+trait Family: Sized + 'static {
+    /// IPv4 or IPv6 address.
+    type Addr: Copy + Eq + Hash + Debug + Into<IpAddr>;
+    /// The connection table's key.
+    type Key: Key;
+    /// The unspecified address (LIP of a connection that has none).
+    const UNSPECIFIED: Self::Addr;
+    /// A flow key.
+    fn key(proto: u8, src: Self::Addr, sport: u16, dst: Self::Addr, dport: u16) -> Self::Key;
+    /// A flow key's fields: protocol, source, source port, destination, destination port.
+    fn parts(k: &Self::Key) -> (u8, Self::Addr, u16, Self::Addr, u16);
+    /// The address, when it is of this family.
+    fn of(a: IpAddr) -> Option<Self::Addr>;
+    /// The worker's tables of this family.
+    fn tables<B>(w: &mut Worker<B>) -> &mut Tables<Self>;
+    /// The persistence template key of a client of a service.
+    fn template_key(
+        proto: u8,
+        client: Self::Addr,
+        prefix_len: u8,
+        vip: Self::Addr,
+        vport: u16,
+        fwmark: Option<u32>,
+    ) -> Self::Key;
+    /// The port's FullNAT local addresses of this family.
+    fn port_lips(p: &PortInfo) -> &[Self::Addr];
+    /// The service's own FullNAT local addresses of this family.
+    fn svc_lips(s: &Service) -> &[Self::Addr];
+    /// The port a packet for `dst` leaves through.
+    fn route_port(dir: &Director, dst: Self::Addr) -> Option<PortIdx>;
+    /// Whether `a` is a FullNAT local address.
+    fn is_lip(dir: &Director, a: Self::Addr) -> bool;
+    /// Whether `a` is one of the director's own addresses.
+    fn is_local(dir: &Director, a: Self::Addr) -> bool;
+    /// The worker owning the connections of the client `a` (see `steer`).
+    fn client_owner(a: Self::Addr, workers: u16) -> u16;
+    /// The IP packet's length (as the traffic counters count bytes).
+    fn ip_len(ip: &[u8]) -> u64;
+    /// Rewrite the packet for its connection's method and direction; where it goes next.
+    fn rewrite<B: PacketBuf>(
+        w: &mut Worker<B>,
+        f: Flow<Self::Addr>,
+        dir: Dir,
+        l4: L4<Self::Key>,
+        frame: &mut [u8],
+    ) -> Action;
+}
+
+/// IPv4.
+struct V4;
+/// IPv6.
+struct V6;
+
+impl Family for V4 {
+    type Addr = Ipv4Addr;
+    type Key = FlowKey;
+    const UNSPECIFIED: Ipv4Addr = Ipv4Addr::UNSPECIFIED;
+    #[inline]
+    fn key(proto: u8, src: Ipv4Addr, src_port: u16, dst: Ipv4Addr, dst_port: u16) -> FlowKey {
+        FlowKey {
+            proto,
+            src,
+            src_port,
+            dst,
+            dst_port,
+        }
+    }
+    #[inline]
+    fn parts(k: &FlowKey) -> (u8, Ipv4Addr, u16, Ipv4Addr, u16) {
+        (k.proto, k.src, k.src_port, k.dst, k.dst_port)
+    }
+    #[inline]
+    fn of(a: IpAddr) -> Option<Ipv4Addr> {
+        match a {
+            IpAddr::V4(a) => Some(a),
+            IpAddr::V6(_) => None,
+        }
+    }
+    #[inline]
+    fn tables<B>(w: &mut Worker<B>) -> &mut Tables<V4> {
+        &mut w.t4
+    }
+    fn template_key(
+        proto: u8,
+        client: Ipv4Addr,
+        prefix_len: u8,
+        vip: Ipv4Addr,
+        vport: u16,
+        fwmark: Option<u32>,
+    ) -> FlowKey {
+        Templates::key(proto, client, prefix_len, vip, vport, fwmark)
+    }
+    fn port_lips(p: &PortInfo) -> &[Ipv4Addr] {
+        &p.lips
+    }
+    fn svc_lips(s: &Service) -> &[Ipv4Addr] {
+        &s.lips
+    }
+    fn route_port(dir: &Director, dst: Ipv4Addr) -> Option<PortIdx> {
+        dir.routes.lookup(dst).map(|nh| nh.port)
+    }
+    #[inline]
+    fn is_lip(dir: &Director, a: Ipv4Addr) -> bool {
+        dir.is_lip(a)
+    }
+    #[inline]
+    fn is_local(dir: &Director, a: Ipv4Addr) -> bool {
+        dir.local(a).is_some()
+    }
+    #[inline]
+    fn client_owner(a: Ipv4Addr, workers: u16) -> u16 {
+        steer::client_owner(a, workers)
+    }
+    #[inline]
+    fn ip_len(ip: &[u8]) -> u64 {
+        ipv4::Packet::new_checked(ip).map_or(0, |p| u64::from(p.total_len()))
+    }
+    #[inline]
+    fn rewrite<B: PacketBuf>(
+        w: &mut Worker<B>,
+        f: Flow<Ipv4Addr>,
+        dir: Dir,
+        l4: L4<FlowKey>,
+        frame: &mut [u8],
+    ) -> Action {
+        w.rewrite4(f, dir, l4, frame)
+    }
+}
+
+impl Family for V6 {
+    type Addr = Ipv6Addr;
+    type Key = FlowKey6;
+    const UNSPECIFIED: Ipv6Addr = Ipv6Addr::UNSPECIFIED;
+    #[inline]
+    fn key(proto: u8, src: Ipv6Addr, src_port: u16, dst: Ipv6Addr, dst_port: u16) -> FlowKey6 {
+        FlowKey6 {
+            proto,
+            src,
+            src_port,
+            dst,
+            dst_port,
+        }
+    }
+    #[inline]
+    fn parts(k: &FlowKey6) -> (u8, Ipv6Addr, u16, Ipv6Addr, u16) {
+        (k.proto, k.src, k.src_port, k.dst, k.dst_port)
+    }
+    #[inline]
+    fn of(a: IpAddr) -> Option<Ipv6Addr> {
+        match a {
+            IpAddr::V6(a) => Some(a),
+            IpAddr::V4(_) => None,
+        }
+    }
+    #[inline]
+    fn tables<B>(w: &mut Worker<B>) -> &mut Tables<V6> {
+        &mut w.t6
+    }
+    fn template_key(
+        proto: u8,
+        client: Ipv6Addr,
+        prefix_len: u8,
+        vip: Ipv6Addr,
+        vport: u16,
+        fwmark: Option<u32>,
+    ) -> FlowKey6 {
+        Templates::key6(proto, client, prefix_len, vip, vport, fwmark)
+    }
+    fn port_lips(p: &PortInfo) -> &[Ipv6Addr] {
+        &p.lips6
+    }
+    fn svc_lips(s: &Service) -> &[Ipv6Addr] {
+        &s.lips6
+    }
+    fn route_port(dir: &Director, dst: Ipv6Addr) -> Option<PortIdx> {
+        dir.routes6.lookup(dst).map(|nh| nh.port)
+    }
+    #[inline]
+    fn is_lip(dir: &Director, a: Ipv6Addr) -> bool {
+        dir.is_lip6(a)
+    }
+    #[inline]
+    fn is_local(dir: &Director, a: Ipv6Addr) -> bool {
+        dir.local6(a).is_some()
+    }
+    #[inline]
+    fn client_owner(a: Ipv6Addr, workers: u16) -> u16 {
+        steer::client_owner6(a, workers)
+    }
+    #[inline]
+    fn ip_len(ip: &[u8]) -> u64 {
+        ipv6::Packet::new_checked(ip).map_or(0, |p| 40 + u64::from(p.payload_len()))
+    }
+    #[inline]
+    fn rewrite<B: PacketBuf>(
+        w: &mut Worker<B>,
+        f: Flow<Ipv6Addr>,
+        dir: Dir,
+        l4: L4<FlowKey6>,
+        frame: &mut [u8],
+    ) -> Action {
+        w.rewrite6(f, dir, l4, frame)
+    }
+}
+
+/// One worker's engine. Owns its connection tables and neighbour tables exclusively.
 pub struct Worker<B> {
     dir: Arc<Director>,
     scheds: Vec<Box<dyn Scheduler>>,
-    conns: ConnTable<ConnData>,
+    /// IPv4 connections, templates and local ports.
+    t4: Tables<V4>,
+    /// IPv6 connections, templates and local ports (empty until the director has an IPv6
+    /// service; see [`WorkerConfig::max_connections6`]).
+    t6: Tables<V6>,
     /// Packets, bytes and connections per real-server slot (see `RealServer::slot`).
     traffic: Vec<Traffic>,
-    templates: Templates,
-    lips: LipPool,
     neigh: Neighbours<B>,
+    neigh6: Neighbours<B, Ipv6Addr>,
     cfg: WorkerConfig,
     decisions: Vec<Decision>,
     /// IPv4 identification for headers the director writes (outer IPIP, ICMP errors).
     ident: u16,
     /// The real server the packet being handled was sent to (for decisions).
-    last_real: Option<(Ipv4Addr, u16)>,
+    last_real: Option<(IpAddr, u16)>,
     /// This worker's counters.
     pub stats: Stats,
 }
@@ -220,28 +493,48 @@ impl<B: PacketBuf> Worker<B> {
     pub fn new(dir: Arc<Director>, cfg: WorkerConfig) -> Worker<B> {
         dir.activate();
         let scheds = Self::schedulers(&dir);
-        let mut lips = LipPool::new(cfg.id, cfg.workers);
-        dir.lips().for_each(|l| lips.ensure(l));
+        let mut t4 = Tables::new(cfg.max_connections, &cfg);
+        dir.lips().for_each(|l| t4.lips.ensure(l));
         let mut neigh = Neighbours::new(cfg.max_neighbours);
         for &(port, addr, mac) in &dir.static_neighbours {
             neigh.pin(port, addr, mac);
         }
+        let mut neigh6 = Neighbours::new(cfg.max_neighbours);
+        for &(port, addr, mac) in &dir.static_neighbours6 {
+            neigh6.pin(port, addr, mac);
+        }
         let mut cfg = cfg;
         cfg.timeouts = dir.timeouts;
-        Worker {
+        let mut w = Worker {
             traffic: vec![Traffic::default(); dir.slots as usize],
-            templates: Templates::new(cfg.max_connections),
-            lips,
+            t4,
+            t6: Tables::new(0, &cfg),
             decisions: Vec::new(),
             last_real: None,
             ident: 0,
-            conns: ConnTable::with_capacity(cfg.max_connections),
             neigh,
+            neigh6,
             scheds,
             dir,
             cfg,
             stats: Stats::default(),
+        };
+        w.prepare_ipv6();
+        w
+    }
+
+    /// Allocate the IPv6 tables the first time the director has an IPv6 service, and make its
+    /// IPv6 LIPs' ports available (allocates: configuration time only).
+    fn prepare_ipv6(&mut self) {
+        if self.t6.conns.capacity() == 0 && self.dir.services.iter().any(|s| s.is_ipv6()) {
+            let n = self
+                .cfg
+                .max_connections6
+                .unwrap_or(self.cfg.max_connections);
+            self.t6 = Tables::new(n, &self.cfg);
         }
+        let dir = Arc::clone(&self.dir);
+        dir.lips6().for_each(|l| self.t6.lips.ensure(l));
     }
 
     fn schedulers(dir: &Director) -> Vec<Box<dyn Scheduler>> {
@@ -277,15 +570,19 @@ impl<B: PacketBuf> Worker<B> {
             scheds.push(kept.unwrap_or_else(|| new_scheduler(s)));
         }
         self.scheds = scheds;
-        new.lips().for_each(|l| self.lips.ensure(l));
+        new.lips().for_each(|l| self.t4.lips.ensure(l));
         for &(port, addr, mac) in &new.static_neighbours {
             self.neigh.pin(port, addr, mac);
+        }
+        for &(port, addr, mac) in &new.static_neighbours6 {
+            self.neigh6.pin(port, addr, mac);
         }
         if self.traffic.len() < new.slots as usize {
             self.traffic.resize(new.slots as usize, Traffic::default());
         }
         self.cfg.timeouts = new.timeouts;
         self.dir = new;
+        self.prepare_ipv6();
     }
 
     /// Change the connection timeouts (`ipvsadm --set`); existing connections keep their
@@ -299,12 +596,12 @@ impl<B: PacketBuf> Worker<B> {
         self.decisions.drain(..)
     }
 
-    fn record(&mut self, l4: &L4, real: Option<(Ipv4Addr, u16)>) {
+    fn record<F: Family>(&mut self, l4: &L4<F::Key>, real: Option<(IpAddr, u16)>) {
         if !self.cfg.record_decisions {
             return;
         }
-        let k = &l4.key;
-        let opens = match k.proto {
+        let (proto, src, sport, dst, dport) = F::parts(&l4.key);
+        let opens = match proto {
             ipv4::protocol::TCP => {
                 l4.tcp_flags & (tcp::Flags::SYN | tcp::Flags::ACK) == tcp::Flags::SYN
             }
@@ -312,9 +609,9 @@ impl<B: PacketBuf> Worker<B> {
         };
         if opens {
             self.decisions.push(Decision {
-                proto: k.proto,
-                client: (k.src, k.src_port),
-                vip: (k.dst, k.dst_port),
+                proto,
+                client: (src.into(), sport),
+                vip: (dst.into(), dport),
                 real,
             });
         }
@@ -330,9 +627,15 @@ impl<B: PacketBuf> Worker<B> {
         &self.traffic
     }
 
-    /// The connection table (for listing).
+    /// The IPv4 connection table (for listing).
     pub fn conns(&self) -> &ConnTable<ConnData> {
-        &self.conns
+        &self.t4.conns
+    }
+
+    /// The IPv6 connection table (for listing; capacity 0 while the director has no IPv6
+    /// service).
+    pub fn conns6(&self) -> &ConnTable<ConnData6, FlowKey6> {
+        &self.t6.conns
     }
 
     /// Handle one frame received on `port` at `now_ns`.
@@ -354,6 +657,43 @@ impl<B: PacketBuf> Worker<B> {
             },
             Action::Drop(reason) => self.stats.drop(reason),
             Action::Reply => emit(&self.dir, &mut self.stats, io, port, pkt),
+            Action::ReplyLen(len) => {
+                if pkt.set_len(len) {
+                    emit(&self.dir, &mut self.stats, io, port, pkt);
+                } else {
+                    self.stats.drop(DropReason::NoBuffer);
+                }
+            }
+            Action::Advertise {
+                dst_mac,
+                src,
+                dst,
+                target,
+                flags,
+            } => {
+                let Some(info) = self.dir.port(port) else {
+                    self.stats.drop(DropReason::NdNotForUs);
+                    return;
+                };
+                let mac = info.mac;
+                if pkt.set_len(forward6::NA_FRAME_LEN)
+                    && forward6::build_neighbor_advert(
+                        pkt.data_mut(),
+                        mac,
+                        dst_mac,
+                        src,
+                        dst,
+                        target,
+                        flags,
+                    )
+                    .is_some()
+                {
+                    self.stats.nd_replies += 1;
+                    emit(&self.dir, &mut self.stats, io, port, pkt);
+                } else {
+                    self.stats.drop(DropReason::NoBuffer);
+                }
+            }
             Action::Forward {
                 port,
                 next_hop,
@@ -367,7 +707,14 @@ impl<B: PacketBuf> Worker<B> {
                             return;
                         }
                     }
+                    Post::Encap6(src, dst) => {
+                        if !encapsulate6(&mut pkt, src, dst) {
+                            self.stats.drop(DropReason::NoHeadroom);
+                            return;
+                        }
+                    }
                     Post::Toa(client, cport) => self.add_toa(&mut pkt, client, cport),
+                    Post::Toa6(client, cport, at) => self.add_toa6(&mut pkt, at, client, cport),
                 }
                 self.stats.forwarded += 1;
                 self.transmit(now_ns, port, next_hop, pkt, io);
@@ -377,8 +724,13 @@ impl<B: PacketBuf> Worker<B> {
                 code,
                 rest,
             } => self.icmp_error(now_ns, &pkt, msg_type, code, rest, io),
+            Action::IcmpError6 {
+                msg_type,
+                code,
+                rest,
+            } => self.icmp_error6(now_ns, &pkt, msg_type, code, rest, io),
             // The kernel behind the exception path resolves its own neighbours: it gets the
-            // ARP replies addressed to us too.
+            // ARP replies and neighbor advertisements addressed to us too.
             Action::Consumed => {
                 let _ = io.exception(port, pkt);
             }
@@ -390,21 +742,17 @@ impl<B: PacketBuf> Worker<B> {
     pub fn tick(&mut self, now_ns: u64, io: &mut impl Io<B>) {
         {
             let Worker {
-                conns,
-                lips,
-                templates,
-                stats,
-                cfg,
-                ..
+                t4, t6, stats, cfg, ..
             } = self;
-            conns.expire(now_ns, cfg.expire_budget, |_, e| {
-                retire(&e.data, lips, templates);
-                stats.conns_expired += 1;
-            });
-            templates.expire(now_ns);
+            expire_tables(t4, now_ns, cfg.expire_budget, stats);
+            expire_tables(t6, now_ns, cfg.expire_budget, stats);
         }
         let Worker {
-            neigh, dir, stats, ..
+            neigh,
+            neigh6,
+            dir,
+            stats,
+            ..
         } = self;
         let mut probes: [(PortIdx, Ipv4Addr); 16] = [(0, Ipv4Addr::UNSPECIFIED); 16];
         let mut n = 0;
@@ -419,9 +767,24 @@ impl<B: PacketBuf> Worker<B> {
             },
             |_pkt| late += 1,
         );
+        let mut probes6: [(PortIdx, Ipv6Addr); 16] = [(0, Ipv6Addr::UNSPECIFIED); 16];
+        let mut n6 = 0;
+        neigh6.tick(
+            now_ns,
+            |port, addr| {
+                if n6 < probes6.len() {
+                    probes6[n6] = (port, addr);
+                    n6 += 1;
+                }
+            },
+            |_pkt| late += 1,
+        );
         stats.drops[DropReason::NeighbourUnresolved as usize] += late;
         for &(port, addr) in &probes[..n] {
             send_arp_request(dir, stats, io, port, addr);
+        }
+        for &(port, addr) in &probes6[..n6] {
+            send_neighbor_solicit(dir, stats, io, port, addr);
         }
     }
 
@@ -442,7 +805,7 @@ impl<B: PacketBuf> Worker<B> {
         match eth.ethertype() {
             ethernet::ethertype::ARP => self.arp(now, port, frame, io),
             ethernet::ethertype::IPV4 => self.ipv4(now, port, frame),
-            ethernet::ethertype::IPV6 => Action::Drop(DropReason::Ipv6),
+            ethernet::ethertype::IPV6 => self.ipv6(now, port, frame, io),
             ethernet::ethertype::VLAN | ethernet::ethertype::QINQ => {
                 Action::Drop(DropReason::VlanTagged)
             }
@@ -450,13 +813,21 @@ impl<B: PacketBuf> Worker<B> {
         }
     }
 
-    /// ARP (RFC 826): answer requests for our addresses, learn the neighbours we talk to, and
-    /// never let another host claim one of our addresses.
-    /// Learn the sender of an ARP frame another worker received and answered (with several
-    /// workers every worker resolves next hops for itself, so each sees every ARP frame).
+    /// Learn the sender of an ARP frame, or of a neighbor solicitation or advertisement,
+    /// that another worker received and answered (with several workers every worker resolves
+    /// next hops for itself, so each sees every ARP and ND frame: `steer::Owner::All`).
     /// Nothing is sent but the frames that were waiting for that neighbour.
-    pub fn learn_arp(&mut self, now_ns: u64, port: PortIdx, pkt: B, io: &mut impl Io<B>) {
+    pub fn learn_arp(&mut self, now_ns: u64, port: PortIdx, mut pkt: B, io: &mut impl Io<B>) {
+        if let Some(vid) = self.dir.port(port).and_then(|p| p.vlan) {
+            if !untag(&mut pkt, vid) {
+                return;
+            }
+        }
         let frame = pkt.data();
+        if frame.get(12..14) == Some(&ethernet::ethertype::IPV6.to_be_bytes()[..]) {
+            self.learn_nd(now_ns, port, frame, io);
+            return;
+        }
         let eth_len = ethernet::HEADER_LEN;
         let Some(Ok(a)) = frame.get(eth_len..).map(arp::Packet::new_checked) else {
             return;
@@ -493,6 +864,8 @@ impl<B: PacketBuf> Worker<B> {
         });
     }
 
+    /// ARP (RFC 826): answer requests for our addresses, learn the neighbours we talk to, and
+    /// never let another host claim one of our addresses.
     fn arp(&mut self, now: u64, port: PortIdx, frame: &mut [u8], io: &mut impl Io<B>) -> Action {
         let eth_len = ethernet::HEADER_LEN;
         let Ok(a) = arp::Packet::new_checked(&frame[eth_len..]) else {
@@ -541,6 +914,7 @@ impl<B: PacketBuf> Worker<B> {
             return Action::Drop(DropReason::Ipv4Fragment);
         }
         let payload = ip.payload();
+        let at = ip.header_len();
         let l4 = match proto {
             ipv4::protocol::TCP => match tcp::Packet::new_checked(payload) {
                 Ok(t) => L4 {
@@ -552,6 +926,7 @@ impl<B: PacketBuf> Worker<B> {
                         dst_port: t.dst_port(),
                     },
                     tcp_flags: t.flags().bits(),
+                    at,
                 },
                 Err(_) => return Action::Drop(DropReason::TcpMalformed),
             },
@@ -565,6 +940,7 @@ impl<B: PacketBuf> Worker<B> {
                         dst_port: u.dst_port(),
                     },
                     tcp_flags: 0,
+                    at,
                 },
                 Err(_) => return Action::Drop(DropReason::UdpMalformed),
             },
@@ -577,29 +953,41 @@ impl<B: PacketBuf> Worker<B> {
                 })
             }
         };
+        self.flow::<V4>(now, l4, frame)
+    }
 
+    /// A TCP/UDP packet of either family, parsed: find its connection (or its service and
+    /// make one) and forward it. The path of both families from here on.
+    fn flow<F: Family>(&mut self, now: u64, l4: L4<F::Key>, frame: &mut [u8]) -> Action {
+        let (proto, src, _, dst, dport) = F::parts(&l4.key);
         if self.cfg.workers > 1 {
             // Every frame must reach the worker that owns its connection (see steer.rs);
             // count the ones that did not, which tests require to be zero.
-            let k = &l4.key;
-            let owner = if self.dir.is_lip(k.dst) {
-                steer::lport_owner(k.dst_port, self.cfg.workers)
-            } else if self.dir.local(k.dst).is_some() {
-                steer::client_owner(k.src, self.cfg.workers)
+            let owner = if F::is_lip(&self.dir, dst) {
+                steer::lport_owner(dport, self.cfg.workers)
+            } else if F::is_local(&self.dir, dst) {
+                F::client_owner(src, self.cfg.workers)
             } else {
-                steer::client_owner(k.dst, self.cfg.workers)
+                F::client_owner(dst, self.cfg.workers)
             };
             if owner != self.cfg.id {
                 self.stats.wrong_worker += 1;
             }
         }
-        let mut hit = self.conns.lookup(&l4.key);
+        let mut hit = F::tables(self).conns.lookup(&l4.key);
         if let Some((id, _)) = hit {
             // A connection whose timer has run out is gone, even if the timer wheel (1 s
             // slots) has not reaped it yet: the packet meets the table as the kernel's would.
-            if self.conns.get(id).is_some_and(|e| e.expires_ns <= now) {
-                if let Some(old) = self.conns.remove(id) {
-                    retire(&old.data, &mut self.lips, &mut self.templates);
+            let t = F::tables(self);
+            if t.conns.get(id).is_some_and(|e| e.expires_ns <= now) {
+                let gone = match t.conns.remove(id) {
+                    Some(old) => {
+                        retire(&old.data, &mut t.lips, &mut t.templates);
+                        true
+                    }
+                    None => false,
+                };
+                if gone {
                     self.stats.conns_expired += 1;
                 }
                 hit = None;
@@ -607,7 +995,7 @@ impl<B: PacketBuf> Worker<B> {
         }
         let svc = match hit {
             Some(_) => None,
-            None => self.dir.find_service(proto, dst, l4.key.dst_port),
+            None => self.dir.find_service(proto, dst.into(), dport),
         };
         // rvs-replay reports a decision for TCP SYNs to a service (new or matching a
         // connection) and UDP datagrams without a connection.
@@ -618,11 +1006,12 @@ impl<B: PacketBuf> Worker<B> {
             };
         self.last_real = None;
         let action = match (hit, svc) {
-            (Some((id, dir)), _) => self.existing(now, id, dir, l4, frame),
-            (None, Some(si)) => self.new_connection(now, si, l4, frame),
-            (None, None) => Action::Drop(match self.dir.local(dst) {
-                Some(_) => DropReason::LocalUnhandled,
-                None => DropReason::NoService,
+            (Some((id, dir)), _) => self.existing::<F>(now, id, dir, l4, frame),
+            (None, Some(si)) => self.new_connection::<F>(now, si, l4, frame),
+            (None, None) => Action::Drop(if F::is_local(&self.dir, dst) {
+                DropReason::LocalUnhandled
+            } else {
+                DropReason::NoService
             }),
         };
         if decides {
@@ -630,7 +1019,7 @@ impl<B: PacketBuf> Worker<B> {
                 Action::Forward { .. } => self.last_real,
                 _ => None,
             };
-            self.record(&l4, real);
+            self.record::<F>(&l4, real);
         }
         action
     }
@@ -685,10 +1074,10 @@ impl<B: PacketBuf> Worker<B> {
             dst: q.src,
             dst_port: q.src_port,
         };
-        let Some((id, dir)) = self.conns.lookup(&key) else {
+        let Some((id, dir)) = self.t4.conns.lookup(&key) else {
             return Action::Drop(DropReason::IcmpNoConnection);
         };
-        let Some(e) = self.conns.get(id) else {
+        let Some(e) = self.t4.conns.get(id) else {
             return Action::Drop(DropReason::IcmpNoConnection);
         };
         if e.expires_ns <= now || !e.data.alive.load(Ordering::Relaxed) {
@@ -757,7 +1146,7 @@ impl<B: PacketBuf> Worker<B> {
             (Method::Dr, Dir::Inbound) => match self.dir.routes.lookup(rip) {
                 Some(nh) => Action::Forward {
                     port: nh.port,
-                    next_hop: rip,
+                    next_hop: rip.into(),
                     post: Post::None,
                 },
                 None => Action::Drop(DropReason::NoRoute),
@@ -769,7 +1158,7 @@ impl<B: PacketBuf> Worker<B> {
                 match self.dir.port(nh.port).and_then(|p| p.source_for(nh.addr)) {
                     Some(dip) => Action::Forward {
                         port: nh.port,
-                        next_hop: nh.addr,
+                        next_hop: nh.addr.into(),
                         post: Post::Encap(dip, rip),
                     },
                     None => Action::Drop(DropReason::NoSourceAddress),
@@ -784,7 +1173,7 @@ impl<B: PacketBuf> Worker<B> {
         match self.dir.routes.lookup(dst) {
             Some(nh) => Action::Forward {
                 port: nh.port,
-                next_hop: nh.addr,
+                next_hop: nh.addr.into(),
                 post: Post::None,
             },
             None => Action::Drop(DropReason::NoRoute),
@@ -793,64 +1182,88 @@ impl<B: PacketBuf> Worker<B> {
 
     /// A packet of a tracked connection: advance its state as IPVS does, re-arm its timer,
     /// rewrite it for its forwarding method.
-    fn existing(&mut self, now: u64, id: ConnId, dir: Dir, l4: L4, frame: &mut [u8]) -> Action {
-        let timeouts = &self.cfg.timeouts;
-        let Some(e) = self.conns.get_mut(id) else {
-            return Action::Drop(DropReason::NoConnection);
-        };
-        if !e.data.alive.load(Ordering::Relaxed) {
-            // ip_vs_in: the destination is no longer available; drop (expire_nodest_conn = 0).
-            return Action::Drop(DropReason::RealServerRemoved);
+    fn existing<F: Family>(
+        &mut self,
+        now: u64,
+        id: ConnId,
+        dir: Dir,
+        l4: L4<F::Key>,
+        frame: &mut [u8],
+    ) -> Action {
+        /// What the packet does to the connection's timer.
+        enum Next {
+            /// A SYN reopening a closed tuple: a new connection.
+            Reuse,
+            Tcp(TcpState),
+            Udp,
         }
-        let mut reuse = false;
-        let expires = match e.state {
-            State::Tcp(cur) => {
-                let syn_only = l4.tcp_flags & (tcp::Flags::SYN | tcp::Flags::ACK | tcp::Flags::RST)
-                    == tcp::Flags::SYN;
-                if dir == Dir::Inbound && syn_only && state::is_reusable_by_syn(e.state) {
-                    // A new SYN on a closed tuple starts a new connection that may go to another
-                    // real server (IPVS conn_reuse_mode 1).
-                    reuse = true;
-                    0
-                } else {
-                    let sdir = match (e.data.method, dir) {
-                        (Method::Dr | Method::Tun, _) => StateDir::InputOnly,
-                        (_, Dir::Inbound) => StateDir::Input,
-                        (_, Dir::Outbound) => StateDir::Output,
-                    };
-                    let next = state::tcp_next_state(cur, sdir, l4.tcp_flags);
-                    if next != cur {
-                        e.state = State::Tcp(next);
-                        set_active(&mut e.data, state::is_active(e.state));
-                    }
-                    now.saturating_add(timeouts.tcp(next))
-                }
-            }
-            State::Udp => now.saturating_add(timeouts.udp),
-            State::Other => now.saturating_add(timeouts.udp),
-        };
-        if reuse {
-            if let Some(old) = self.conns.remove(id) {
-                retire(&old.data, &mut self.lips, &mut self.templates);
-                self.stats.conns_expired += 1;
-            }
-            return match self
-                .dir
-                .find_service(l4.key.proto, l4.key.dst, l4.key.dst_port)
-            {
-                Some(si) => self.new_connection(now, si, l4, frame),
-                None => Action::Drop(DropReason::NoService),
+        let next = {
+            let Some(e) = F::tables(self).conns.get_mut(id) else {
+                return Action::Drop(DropReason::NoConnection);
             };
-        }
-        self.conns.set_expiry(id, expires);
-        let Some(e) = self.conns.get(id) else {
+            if !e.data.alive.load(Ordering::Relaxed) {
+                // ip_vs_in: the destination is no longer available; drop (expire_nodest_conn = 0).
+                return Action::Drop(DropReason::RealServerRemoved);
+            }
+            match e.state {
+                State::Tcp(cur) => {
+                    let syn_only = l4.tcp_flags
+                        & (tcp::Flags::SYN | tcp::Flags::ACK | tcp::Flags::RST)
+                        == tcp::Flags::SYN;
+                    if dir == Dir::Inbound && syn_only && state::is_reusable_by_syn(e.state) {
+                        // A new SYN on a closed tuple starts a new connection that may go to
+                        // another real server (IPVS conn_reuse_mode 1).
+                        Next::Reuse
+                    } else {
+                        let sdir = match (e.data.method, dir) {
+                            (Method::Dr | Method::Tun, _) => StateDir::InputOnly,
+                            (_, Dir::Inbound) => StateDir::Input,
+                            (_, Dir::Outbound) => StateDir::Output,
+                        };
+                        let next = state::tcp_next_state(cur, sdir, l4.tcp_flags);
+                        if next != cur {
+                            e.state = State::Tcp(next);
+                            set_active(&mut e.data, state::is_active(e.state));
+                        }
+                        Next::Tcp(next)
+                    }
+                }
+                State::Udp | State::Other => Next::Udp,
+            }
+        };
+        let expires = match next {
+            Next::Reuse => {
+                let t = F::tables(self);
+                let gone = match t.conns.remove(id) {
+                    Some(old) => {
+                        retire(&old.data, &mut t.lips, &mut t.templates);
+                        true
+                    }
+                    None => false,
+                };
+                if gone {
+                    self.stats.conns_expired += 1;
+                }
+                let (proto, _, _, dst, dport) = F::parts(&l4.key);
+                return match self.dir.find_service(proto, dst.into(), dport) {
+                    Some(si) => self.new_connection::<F>(now, si, l4, frame),
+                    None => Action::Drop(DropReason::NoService),
+                };
+            }
+            Next::Tcp(s) => now.saturating_add(self.cfg.timeouts.tcp(s)),
+            Next::Udp => now.saturating_add(self.cfg.timeouts.udp),
+        };
+        let t = F::tables(self);
+        t.conns.set_expiry(id, expires);
+        let Some(e) = t.conns.get(id) else {
             return Action::Drop(DropReason::NoConnection);
         };
         let c = &e.data;
+        let (_, client, cport, _, _) = F::parts(&e.in_key);
         let flow = Flow {
             method: c.method,
-            client: e.in_key.src,
-            cport: e.in_key.src_port,
+            client,
+            cport,
             vip: c.vip,
             vport: c.vport,
             rip: c.rip,
@@ -859,14 +1272,35 @@ impl<B: PacketBuf> Worker<B> {
             lport: c.lport,
             slot: c.slot,
         };
-        self.rewrite(flow, dir, l4, frame)
+        self.forward::<F>(flow, dir, l4, frame)
+    }
+
+    /// The real server `svc`'s scheduler picks for a new connection.
+    fn schedule(
+        &mut self,
+        si: u16,
+        svc: &Service,
+        input: &SchedInput,
+        now: u64,
+    ) -> Option<RealServer> {
+        let sched = self.scheds.get_mut(usize::from(si))?;
+        sched
+            .schedule(&svc.dests, input, now)
+            .and_then(|i| svc.servers.get(i))
+            .cloned()
     }
 
     /// A packet for a service with no connection: schedule it (through the client's
     /// persistence template, if the service has one) and track the new connection.
-    fn new_connection(&mut self, now: u64, si: u16, l4: L4, frame: &mut [u8]) -> Action {
-        let key = l4.key;
-        let state = if key.proto == ipv4::protocol::TCP {
+    fn new_connection<F: Family>(
+        &mut self,
+        now: u64,
+        si: u16,
+        l4: L4<F::Key>,
+        frame: &mut [u8],
+    ) -> Action {
+        let (proto, src, sport, dst, dport) = F::parts(&l4.key);
+        let state = if proto == ipv4::protocol::TCP {
             // IPVS schedules TCP only on a SYN (ip_vs_in → tcp_conn_schedule: th->syn && !rst).
             let f = l4.tcp_flags;
             if f & tcp::Flags::SYN == 0 || f & tcp::Flags::RST != 0 {
@@ -880,96 +1314,86 @@ impl<B: PacketBuf> Worker<B> {
         let Some(svc) = dir.services.get(usize::from(si)) else {
             return Action::Drop(DropReason::NoService);
         };
-        let Some(sched) = self.scheds.get_mut(usize::from(si)) else {
+        if self.scheds.get(usize::from(si)).is_none() {
             return Action::Drop(DropReason::NoService);
-        };
+        }
         let input = SchedInput {
-            proto: key.proto,
-            src: key.src.into(),
-            src_port: key.src_port,
-            dst: key.dst.into(),
-            dst_port: key.dst_port,
+            proto,
+            src: src.into(),
+            src_port: sport,
+            dst: dst.into(),
+            dst_port: dport,
         };
         let persistent = svc.persistence_ns > 0;
         let mut template = None;
         let rs: RealServer = if persistent {
-            let tkey = Templates::key(
-                key.proto,
-                key.src,
+            let tkey = F::template_key(
+                proto,
+                src,
                 svc.persistence_prefix,
-                key.dst,
+                dst,
                 svc.vport,
                 svc.fwmark,
             );
             template = Some(tkey);
-            match self.templates.follow(&tkey, now) {
+            match F::tables(self).templates.follow(&tkey, now) {
                 Some(rs) => rs,
                 None => {
-                    let Some(rs) = sched
-                        .schedule(&svc.dests, &input, now)
-                        .and_then(|i| svc.servers.get(i))
-                    else {
+                    let Some(rs) = self.schedule(si, svc, &input, now) else {
                         return Action::Drop(DropReason::NoRealServer);
                     };
-                    if !self.templates.create(tkey, rs, svc.persistence_ns, now) {
+                    if !F::tables(self)
+                        .templates
+                        .create(tkey, &rs, svc.persistence_ns, now)
+                    {
                         return Action::Drop(DropReason::ConnTableFull);
                     }
-                    rs.clone()
+                    rs
                 }
             }
         } else {
-            match sched
-                .schedule(&svc.dests, &input, now)
-                .and_then(|i| svc.servers.get(i))
-            {
-                Some(rs) => rs.clone(),
+            match self.schedule(si, svc, &input, now) {
+                Some(rs) => rs,
                 None => return Action::Drop(DropReason::NoRealServer),
             }
+        };
+        // A real server of the other family cannot happen (rvs-config refuses it); were it
+        // there, nothing could be forwarded to it.
+        let Some(rip) = F::of(rs.ip) else {
+            self.release_template::<F>(template.as_ref());
+            return Action::Drop(DropReason::NoRealServer);
         };
         // ip_vs_sched_persist / ip_vs_schedule: the real server's port, unless it has none
         // (firewall-mark services keep the packet's port) or a persistent service takes a
         // port other than its own.
-        let rport = if rs.port == 0 || (persistent && key.dst_port != svc.vport) {
-            key.dst_port
+        let rport = if rs.port == 0 || (persistent && dport != svc.vport) {
+            dport
         } else {
             rs.port
         };
         let method = rs.method;
         let (lip, lport) = if method == Method::FullNat {
-            let lips: &[Ipv4Addr] = if svc.lips.is_empty() {
-                dir.routes
-                    .lookup(rs.addr)
-                    .and_then(|nh| dir.port(nh.port))
-                    .map_or(&[], |p| &p.lips)
+            let lips: &[F::Addr] = if F::svc_lips(svc).is_empty() {
+                F::route_port(&dir, rip)
+                    .and_then(|p| dir.port(p))
+                    .map_or(&[], |p| F::port_lips(p))
             } else {
-                &svc.lips
+                F::svc_lips(svc)
             };
-            match self.lips.take(lips) {
+            match F::tables(self).lips.take(lips) {
                 Some(l) => l,
                 None => {
-                    self.release_template(template.as_ref());
+                    self.release_template::<F>(template.as_ref());
                     return Action::Drop(DropReason::LipExhausted);
                 }
             }
         } else {
-            (Ipv4Addr::UNSPECIFIED, 0)
+            (F::UNSPECIFIED, 0)
         };
         let out_key = match method {
             // Replies come back through the director: track them by what the RS sends.
-            Method::Nat => Some(FlowKey {
-                proto: key.proto,
-                src: rs.addr,
-                src_port: rport,
-                dst: key.src,
-                dst_port: key.src_port,
-            }),
-            Method::FullNat => Some(FlowKey {
-                proto: key.proto,
-                src: rs.addr,
-                src_port: rport,
-                dst: lip,
-                dst_port: lport,
-            }),
+            Method::Nat => Some(F::key(proto, rip, rport, src, sport)),
+            Method::FullNat => Some(F::key(proto, rip, rport, lip, lport)),
             Method::Dr | Method::Tun => None,
         };
         let state = match state {
@@ -985,11 +1409,11 @@ impl<B: PacketBuf> Worker<B> {
         };
         let flow = Flow {
             method,
-            client: key.src,
-            cport: key.src_port,
-            vip: key.dst,
-            vport: key.dst_port,
-            rip: rs.addr,
+            client: src,
+            cport: sport,
+            vip: dst,
+            vport: dport,
+            rip,
             rport,
             lip,
             lport,
@@ -999,14 +1423,14 @@ impl<B: PacketBuf> Worker<B> {
         if let Some(t) = self.traffic.get_mut(rs.slot as usize) {
             t.conns += 1;
         }
-        if svc.one_packet && key.proto == ipv4::protocol::UDP {
+        if svc.one_packet && proto == ipv4::protocol::UDP {
             // ipvsadm -o: every datagram is scheduled on its own; no connection is kept
             // (IP_VS_CONN_F_ONE_PACKET).
             if method == Method::FullNat {
-                self.lips.give_back(lip, lport);
+                F::tables(self).lips.give_back(lip, lport);
             }
-            self.release_template(template.as_ref());
-            return self.rewrite(flow, Dir::Inbound, l4, frame);
+            self.release_template::<F>(template.as_ref());
+            return self.forward::<F>(flow, Dir::Inbound, l4, frame);
         }
         let timeout = match state {
             State::Tcp(s) => self.cfg.timeouts.tcp(s),
@@ -1015,9 +1439,9 @@ impl<B: PacketBuf> Worker<B> {
         let active = state::is_active(state);
         let data = ConnData {
             method,
-            vip: key.dst,
-            vport: key.dst_port,
-            rip: rs.addr,
+            vip: dst,
+            vport: dport,
+            rip,
             rport,
             lip,
             lport,
@@ -1027,14 +1451,15 @@ impl<B: PacketBuf> Worker<B> {
             template,
             slot: rs.slot,
         };
-        if let Err(e) = self
-            .conns
-            .insert(key, out_key, state, now.saturating_add(timeout), data)
+        if let Err(e) =
+            F::tables(self)
+                .conns
+                .insert(l4.key, out_key, state, now.saturating_add(timeout), data)
         {
             if method == Method::FullNat {
-                self.lips.give_back(lip, lport);
+                F::tables(self).lips.give_back(lip, lport);
             }
-            self.release_template(template.as_ref());
+            self.release_template::<F>(template.as_ref());
             self.stats.conns_created -= 1;
             return Action::Drop(match e {
                 InsertError::Full => DropReason::ConnTableFull,
@@ -1044,21 +1469,24 @@ impl<B: PacketBuf> Worker<B> {
         // ip_vs_bind_dest: the new connection counts for its real server (and may set its
         // overload flag at the upper threshold).
         rs.counters.bind(active);
-        self.rewrite(flow, Dir::Inbound, l4, frame)
+        self.forward::<F>(flow, Dir::Inbound, l4, frame)
     }
 
-    fn release_template(&mut self, key: Option<&FlowKey>) {
+    fn release_template<F: Family>(&mut self, key: Option<&F::Key>) {
         if let Some(k) = key {
-            self.templates.release(k);
+            F::tables(self).templates.release(k);
         }
     }
 
-    /// Rewrite the IP packet for the connection's forwarding method and direction; say where
-    /// it goes next.
-    fn rewrite(&mut self, f: Flow, dir: Dir, l4: L4, frame: &mut [u8]) -> Action {
-        let l3 = ethernet::HEADER_LEN;
-        let bytes =
-            ipv4::Packet::new_checked(&frame[l3..]).map_or(0, |ip| u64::from(ip.total_len()));
+    /// Count the packet for its real server, then rewrite it for its family and method.
+    fn forward<F: Family>(
+        &mut self,
+        f: Flow<F::Addr>,
+        dir: Dir,
+        l4: L4<F::Key>,
+        frame: &mut [u8],
+    ) -> Action {
+        let bytes = frame.get(ethernet::HEADER_LEN..).map_or(0, F::ip_len);
         if let Some(t) = self.traffic.get_mut(f.slot as usize) {
             if dir == Dir::Inbound {
                 t.in_packets += 1;
@@ -1069,8 +1497,21 @@ impl<B: PacketBuf> Worker<B> {
             }
         }
         if dir == Dir::Inbound {
-            self.last_real = Some((f.rip, f.rport));
+            self.last_real = Some((f.rip.into(), f.rport));
         }
+        F::rewrite(self, f, dir, l4, frame)
+    }
+
+    /// Rewrite the IPv4 packet for the connection's forwarding method and direction; say
+    /// where it goes next.
+    fn rewrite4(
+        &mut self,
+        f: Flow<Ipv4Addr>,
+        dir: Dir,
+        l4: L4<FlowKey>,
+        frame: &mut [u8],
+    ) -> Action {
+        let l3 = ethernet::HEADER_LEN;
         match (f.method, dir) {
             (Method::Nat, Dir::Inbound) => {
                 // CIP:cport → VIP:vport becomes CIP:cport → RIP:rport.
@@ -1127,7 +1568,7 @@ impl<B: PacketBuf> Worker<B> {
                 match self.dir.routes.lookup(f.rip) {
                     Some(nh) => Action::Forward {
                         port: nh.port,
-                        next_hop: f.rip,
+                        next_hop: f.rip.into(),
                         post: Post::None,
                     },
                     None => Action::Drop(DropReason::NoRoute),
@@ -1143,7 +1584,7 @@ impl<B: PacketBuf> Worker<B> {
     /// outer IPv4 header DIP → RIP (RFC 2003), routed like any packet to the RIP. What would
     /// not fit the port's MTU once wrapped is answered with "fragmentation needed" when DF is
     /// set (RFC 1191), and SYNs get their MSS clamped so that most flows never get there.
-    fn tunnel(&mut self, rip: Ipv4Addr, l4: L4, frame: &mut [u8]) -> Action {
+    fn tunnel(&mut self, rip: Ipv4Addr, l4: L4<FlowKey>, frame: &mut [u8]) -> Action {
         let l3 = ethernet::HEADER_LEN;
         let Some(nh) = self.dir.routes.lookup(rip) else {
             return Action::Drop(DropReason::NoRoute);
@@ -1182,7 +1623,7 @@ impl<B: PacketBuf> Worker<B> {
         }
         Action::Forward {
             port: nh.port,
-            next_hop: nh.addr,
+            next_hop: nh.addr.into(),
             post: Post::Encap(dip, rip),
         }
     }
@@ -1287,15 +1728,16 @@ impl<B: PacketBuf> Worker<B> {
             return;
         }
         self.stats.icmp_errors_sent += 1;
-        self.transmit(now, nh.port, nh.addr, out, io);
+        self.transmit(now, nh.port, nh.addr.into(), out, io);
     }
 
-    /// Put the MACs on a forwarded frame and send it, or hold it until the next hop resolves.
+    /// Put the MACs on a forwarded frame and send it, or hold it until the next hop resolves
+    /// (by ARP for IPv4, Neighbor Discovery for IPv6).
     fn transmit(
         &mut self,
         now: u64,
         port: PortIdx,
-        next_hop: Ipv4Addr,
+        next_hop: IpAddr,
         mut pkt: B,
         io: &mut impl Io<B>,
     ) {
@@ -1304,21 +1746,39 @@ impl<B: PacketBuf> Worker<B> {
             return;
         };
         let mac = if self.cfg.synthetic_neighbours {
-            let o = next_hop.octets();
+            let o = match next_hop {
+                IpAddr::V4(a) => a.octets(),
+                IpAddr::V6(a) => {
+                    let o = a.octets();
+                    [o[12], o[13], o[14], o[15]]
+                }
+            };
             Some(MacAddr([0x02, 0x00, o[0], o[1], o[2], o[3]]))
         } else {
-            self.neigh.lookup(port, next_hop)
+            match next_hop {
+                IpAddr::V4(a) => self.neigh.lookup(port, a),
+                IpAddr::V6(a) => self.neigh6.lookup(port, a),
+            }
         };
         if let Some(mac) = mac {
             forward::set_macs(pkt.data_mut(), mac, info.mac);
             emit(&self.dir, &mut self.stats, io, port, pkt);
             return;
         }
-        match self.neigh.hold(port, next_hop, pkt, now) {
+        let held = match next_hop {
+            IpAddr::V4(a) => self.neigh.hold(port, a, pkt, now),
+            IpAddr::V6(a) => self.neigh6.hold(port, a, pkt, now),
+        };
+        match held {
             Held::Queued { probe } => {
                 self.stats.neighbour_held += 1;
                 if probe {
-                    send_arp_request(&self.dir, &mut self.stats, io, port, next_hop);
+                    match next_hop {
+                        IpAddr::V4(a) => send_arp_request(&self.dir, &mut self.stats, io, port, a),
+                        IpAddr::V6(a) => {
+                            send_neighbor_solicit(&self.dir, &mut self.stats, io, port, a)
+                        }
+                    }
                 }
             }
             Held::Full(_pkt) => self.stats.drop(DropReason::NeighbourQueueFull),
@@ -1369,7 +1829,7 @@ fn replay_dest_changes(old: &[Dest], new: &[Dest], sched: &mut dyn Scheduler) ->
 
 /// Keep a real server's active/inactive counts in step with its connection's state
 /// (IPVS set_tcp_state: leaving ESTABLISHED moves it to inactive and back).
-fn set_active(c: &mut ConnData, active: bool) {
+fn set_active<A, K>(c: &mut ConnData<A, K>, active: bool) {
     if c.active != active {
         c.counters.move_active(active);
         c.active = active;
@@ -1379,7 +1839,11 @@ fn set_active(c: &mut ConnData, active: bool) {
 /// A connection is gone: its real server no longer counts it and its overload flag may clear
 /// (ip_vs_unbind_dest), its FullNAT local port goes back to the pool, and its persistence
 /// template controls one connection less.
-fn retire(c: &ConnData, lips: &mut LipPool, templates: &mut Templates) {
+fn retire<A: Copy + PartialEq, K: Key>(
+    c: &ConnData<A, K>,
+    lips: &mut LipPool<A>,
+    templates: &mut Templates<K>,
+) {
     c.counters.unbind(c.active);
     if c.method == Method::FullNat {
         lips.give_back(c.lip, c.lport);
@@ -1387,6 +1851,20 @@ fn retire(c: &ConnData, lips: &mut LipPool, templates: &mut Templates) {
     if let Some(t) = &c.template {
         templates.release(t);
     }
+}
+
+/// Expire one family's connections (at most `budget`) and templates.
+fn expire_tables<F: Family>(t: &mut Tables<F>, now: u64, budget: usize, stats: &mut Stats) {
+    let Tables {
+        conns,
+        templates,
+        lips,
+    } = t;
+    conns.expire(now, budget, |_, e| {
+        retire(&e.data, lips, templates);
+        stats.conns_expired += 1;
+    });
+    templates.expire(now);
 }
 
 /// Broadcast an ARP request for `target` from `port`.
