@@ -244,3 +244,260 @@ pub fn feed(
     w.handle(now, port, VecBuf::from_frame(frame), io);
     io.take()
 }
+
+// ---- IPv6 -------------------------------------------------------------------------------
+
+use std::net::Ipv6Addr;
+
+use etherparse::{icmpv6::NeighborAdvertisementHeader, Icmpv6Type};
+
+pub fn ip6(s: &str) -> Ipv6Addr {
+    s.parse().unwrap()
+}
+
+/// LVS.md lab 1 over IPv6, as ci/labs/nat6.sh builds it (2001:2::/48, RFC 5180).
+pub const NAT6_LAB: &str = r#"
+workers = 1
+max_connections = 16
+[[ports]]
+name = "outside"
+device = "net_ring0"
+addresses = ["2001:2::1/64"]
+[[ports]]
+name = "inside"
+device = "net_ring1"
+addresses = ["2001:2:0:1::1/64"]
+[[services]]
+protocol = "tcp"
+address = "[2001:2::100]:80"
+scheduler = "rr"
+[[services.real_servers]]
+address = "[2001:2:0:1::10]:8080"
+method = "nat"
+[[services.real_servers]]
+address = "[2001:2:0:1::20]:8080"
+method = "nat"
+[[services]]
+protocol = "udp"
+address = "[2001:2::100]:53"
+scheduler = "rr"
+[[services.real_servers]]
+address = "[2001:2:0:1::10]:53"
+method = "nat"
+"#;
+
+/// The solicited-node group of `a` (RFC 4291 §2.7.1), computed here independently.
+pub fn solicited_node(a: Ipv6Addr) -> Ipv6Addr {
+    let o = a.octets();
+    Ipv6Addr::new(
+        0xff02,
+        0,
+        0,
+        0,
+        0,
+        1,
+        0xff00 | u16::from(o[13]),
+        u16::from_be_bytes([o[14], o[15]]),
+    )
+}
+
+/// 33:33 and the low 32 bits of an IPv6 multicast group (RFC 2464 §7).
+pub fn mcast_mac(group: Ipv6Addr) -> [u8; 6] {
+    let o = group.octets();
+    [0x33, 0x33, o[12], o[13], o[14], o[15]]
+}
+
+/// A neighbor solicitation for `target` from `src` (unspecified for DAD), to the target's
+/// solicited-node group, with a source link-layer option when `sll` is given.
+pub fn ns(src_mac: [u8; 6], src: &str, target: &str, sll: Option<[u8; 6]>, hop: u8) -> Vec<u8> {
+    let dst = solicited_node(ip6(target));
+    ns_to(src_mac, mcast_mac(dst), src, dst, target, sll, hop)
+}
+
+/// A neighbor solicitation to any destination (unicast NUD probes).
+pub fn ns_to(
+    src_mac: [u8; 6],
+    dst_mac: [u8; 6],
+    src: &str,
+    dst: Ipv6Addr,
+    target: &str,
+    sll: Option<[u8; 6]>,
+    hop: u8,
+) -> Vec<u8> {
+    let mut payload = ip6(target).octets().to_vec();
+    if let Some(m) = sll {
+        payload.extend_from_slice(&[1, 1]);
+        payload.extend_from_slice(&m);
+    }
+    let mut out = Vec::new();
+    PacketBuilder::ethernet2(src_mac, dst_mac)
+        .ipv6(ip6(src).octets(), dst.octets(), hop)
+        .icmpv6(Icmpv6Type::NeighborSolicitation)
+        .write(&mut out, &payload)
+        .unwrap();
+    out
+}
+
+/// A neighbor advertisement of `target` at `tll` (the option, if given), `src` → `dst`.
+#[allow(clippy::too_many_arguments)]
+pub fn na(
+    src_mac: [u8; 6],
+    dst_mac: [u8; 6],
+    src: &str,
+    dst: &str,
+    target: &str,
+    tll: Option<[u8; 6]>,
+    (router, solicited, over): (bool, bool, bool),
+    hop: u8,
+) -> Vec<u8> {
+    let mut payload = ip6(target).octets().to_vec();
+    if let Some(m) = tll {
+        payload.extend_from_slice(&[2, 1]);
+        payload.extend_from_slice(&m);
+    }
+    let mut out = Vec::new();
+    PacketBuilder::ethernet2(src_mac, dst_mac)
+        .ipv6(ip6(src).octets(), ip6(dst).octets(), hop)
+        .icmpv6(Icmpv6Type::NeighborAdvertisement(
+            NeighborAdvertisementHeader {
+                router,
+                solicited,
+                r#override: over,
+            },
+        ))
+        .write(&mut out, &payload)
+        .unwrap();
+    out
+}
+
+/// A TCP segment over IPv6.
+pub struct Tcp6 {
+    pub src_mac: [u8; 6],
+    pub dst_mac: [u8; 6],
+    pub src: &'static str,
+    pub sport: u16,
+    pub dst: &'static str,
+    pub dport: u16,
+    pub hop: u8,
+    pub syn: bool,
+    pub ack: bool,
+    pub mss: Option<u16>,
+    pub payload: &'static [u8],
+}
+
+impl Default for Tcp6 {
+    fn default() -> Self {
+        Tcp6 {
+            src_mac: CLIENT_MAC,
+            dst_mac: OUT_MAC,
+            src: "2001:2::2",
+            sport: 40000,
+            dst: "2001:2::100",
+            dport: 80,
+            hop: 64,
+            syn: true,
+            ack: false,
+            mss: None,
+            payload: b"",
+        }
+    }
+}
+
+impl Tcp6 {
+    pub fn build(&self) -> Vec<u8> {
+        let mut b = PacketBuilder::ethernet2(self.src_mac, self.dst_mac)
+            .ipv6(ip6(self.src).octets(), ip6(self.dst).octets(), self.hop)
+            .tcp(self.sport, self.dport, 1000, 64240);
+        if self.syn {
+            b = b.syn();
+        }
+        if self.ack {
+            b = b.ack(2000);
+        }
+        if let Some(m) = self.mss {
+            b = b
+                .options(&[
+                    etherparse::TcpOptionElement::MaximumSegmentSize(m),
+                    etherparse::TcpOptionElement::SelectiveAcknowledgementPermitted,
+                ])
+                .unwrap();
+        }
+        let mut out = Vec::new();
+        b.write(&mut out, self.payload).unwrap();
+        out
+    }
+}
+
+pub fn udp6(src: &str, sport: u16, dst: &str, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    PacketBuilder::ethernet2(CLIENT_MAC, OUT_MAC)
+        .ipv6(ip6(src).octets(), ip6(dst).octets(), 64)
+        .udp(sport, dport)
+        .write(&mut out, payload)
+        .unwrap();
+    out
+}
+
+/// What an IPv6 frame says, as read by etherparse, after checking the TCP/UDP/ICMPv6
+/// checksum against a full recomputation.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Seen6 {
+    pub dst_mac: [u8; 6],
+    pub src_mac: [u8; 6],
+    pub src: Ipv6Addr,
+    pub dst: Ipv6Addr,
+    pub hop: u8,
+    pub sport: u16,
+    pub dport: u16,
+}
+
+pub fn check6(frame: &[u8]) -> Seen6 {
+    let h = PacketHeaders::from_ethernet_slice(frame).expect("frame parses");
+    let eth = h
+        .link
+        .clone()
+        .and_then(|l| l.ethernet2())
+        .expect("ethernet");
+    let Some(NetHeaders::Ipv6(ip, _)) = &h.net else {
+        panic!("not ipv6: {:?}", h.net)
+    };
+    let payload = h.payload.slice();
+    let (sport, dport) = match &h.transport {
+        Some(TransportHeader::Tcp(t)) => {
+            assert_eq!(
+                t.checksum,
+                t.calc_checksum_ipv6(ip, payload).unwrap(),
+                "TCP checksum"
+            );
+            (t.source_port, t.destination_port)
+        }
+        Some(TransportHeader::Udp(u)) => {
+            assert_eq!(
+                u.checksum,
+                u.calc_checksum_ipv6(ip, payload).unwrap(),
+                "UDP checksum"
+            );
+            (u.source_port, u.destination_port)
+        }
+        Some(TransportHeader::Icmpv6(i)) => {
+            assert_eq!(
+                i.checksum,
+                i.icmp_type
+                    .calc_checksum(ip.source, ip.destination, payload)
+                    .unwrap(),
+                "ICMPv6 checksum"
+            );
+            (0, 0)
+        }
+        other => panic!("unexpected transport {other:?}"),
+    };
+    Seen6 {
+        dst_mac: eth.destination,
+        src_mac: eth.source,
+        src: Ipv6Addr::from(ip.source),
+        dst: Ipv6Addr::from(ip.destination),
+        hop: ip.hop_limit,
+        sport,
+        dport,
+    }
+}
