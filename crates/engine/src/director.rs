@@ -950,4 +950,109 @@ method = "fullnat"
             "{e}"
         );
     }
+
+    #[test]
+    fn ipv6_addresses_services_marks_and_neighbours_compile() {
+        let cfg = rvs_config::parse(
+            r#"
+[[ports]]
+name = "outside"
+device = "net_null0"
+addresses = ["198.18.0.1/24", "2001:2::1/64"]
+[[ports]]
+name = "inside"
+device = "net_null1"
+addresses = ["2001:2:0:1::1/64"]
+local_addresses = ["2001:2:0:1::3", "198.18.1.3"]
+[[routes]]
+prefix = "2001:db8::/32"
+via = "fe80::fe"
+port = "inside"
+[[neighbours]]
+port = "inside"
+address = "fe80::fe"
+mac = "02:ee:00:00:00:fe"
+[[fwmark]]
+mark = 7
+destinations = ["2001:2::200/128"]
+[[services]]
+fwmark = 7
+ipv6 = true
+[[services.real_servers]]
+address = "[2001:2:0:1::10]:0"
+method = "nat"
+[[services]]
+fwmark = 7
+[[services.real_servers]]
+address = "198.18.0.10:0"
+method = "nat"
+[[services]]
+protocol = "tcp"
+address = "[2001:2::100]:80"
+persistence = 60
+persistence_netmask = "64"
+[[services.real_servers]]
+address = "[2001:db8::10]:8080"
+method = "fullnat"
+"#,
+        )
+        .unwrap();
+        let macs = [MacAddr([2, 0, 0, 0, 0, 1]), MacAddr([2, 0, 0, 0, 0, 2])];
+        let d = Director::new(&cfg, &macs, None).unwrap();
+        let a = |s: &str| s.parse::<Ipv6Addr>().unwrap();
+        let ll = a("fe80::ff:fe00:1");
+        assert_eq!(link_local_of(macs[0]), ll);
+        assert_eq!(d.ports[0].link_local, Some(ll));
+        assert_eq!(d.local6(a("2001:2::1")), Some(LocalAddr::Dip));
+        assert_eq!(d.local6(ll), Some(LocalAddr::Dip));
+        assert_eq!(d.local6(a("2001:2::100")), Some(LocalAddr::Vip));
+        assert_eq!(
+            d.local6(a("2001:2::200")),
+            Some(LocalAddr::Vip),
+            "the mark's /128"
+        );
+        assert!(d.is_lip6(a("2001:2:0:1::3")));
+        assert_eq!(d.local(Ipv4Addr::new(198, 18, 1, 3)), Some(LocalAddr::Lip));
+        // Answered on the port whose prefix holds them, link-local on its own port.
+        assert!(d.answers_nd(0, a("2001:2::100")));
+        assert!(!d.answers_nd(1, a("2001:2::100")));
+        assert!(d.answers_nd(1, a("2001:2:0:1::3")));
+        assert!(d.answers_nd(0, ll) && !d.answers_nd(1, ll));
+        assert!(d
+            .nd_multicast_macs(0)
+            .contains(&MacAddr([0x33, 0x33, 0xff, 0, 1, 0])));
+        assert!(d
+            .nd_multicast_macs(0)
+            .contains(&MacAddr([0x33, 0x33, 0, 0, 0, 1])));
+        // The mark picks the service of the packet's family; the rule's IPv6 destination
+        // does not make it match every IPv4 packet.
+        let mark6 = d.find_service(6, a("2001:2::200").into(), 443);
+        assert_eq!(
+            mark6.map(|i| d.services[usize::from(i)].key),
+            Some(SvcKey::Mark6(7))
+        );
+        assert_eq!(
+            d.find_service(6, Ipv4Addr::new(198, 18, 0, 200).into(), 443),
+            None
+        );
+        let svc = d.find_service(6, a("2001:2::100").into(), 80).unwrap();
+        let svc = &d.services[usize::from(svc)];
+        assert!(svc.is_ipv6());
+        assert_eq!(svc.persistence_prefix, 64);
+        assert_eq!(svc.servers[0].ip, "2001:db8::10".parse::<IpAddr>().unwrap());
+        assert_eq!(svc.servers[0].addr, Ipv4Addr::UNSPECIFIED);
+        // Routes: via a link-local next hop, resolved by ND with the link-local source.
+        let nh = d.routes6.lookup(a("2001:db8::10")).unwrap();
+        assert_eq!((nh.port, nh.addr), (1, a("fe80::fe")));
+        assert_eq!(d.ports[1].source_for6(nh.addr), d.ports[1].link_local);
+        assert_eq!(
+            d.ports[1].source_for6(a("2001:2:0:1::10")),
+            Some(a("2001:2:0:1::1"))
+        );
+        assert_eq!(
+            d.static_neighbours6,
+            vec![(1, a("fe80::fe"), MacAddr([2, 0xee, 0, 0, 0, 0xfe]))]
+        );
+        assert_eq!(d.lips6().collect::<Vec<_>>(), vec![a("2001:2:0:1::3")]);
+    }
 }

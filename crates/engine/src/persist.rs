@@ -292,4 +292,33 @@ mod tests {
         t.release(&k);
         assert!(t.follow(&k, 10 * S).is_none());
     }
+
+    #[test]
+    fn ipv6_keys_mask_the_client_to_the_prefix_length() {
+        let a = |s: &str| s.parse::<Ipv6Addr>().unwrap();
+        let vip = a("2001:2::100");
+        let k = Templates::key6(6, a("2001:2::abcd:1"), 64, vip, 80, None);
+        assert_eq!(k.src, a("2001:2::"));
+        assert_eq!((k.proto, k.src_port, k.dst, k.dst_port), (6, 0, vip, 80));
+        assert_eq!(
+            Templates::key6(6, a("2001:2::1"), 128, vip, 80, None).src,
+            a("2001:2::1")
+        );
+        assert_eq!(
+            Templates::key6(6, a("2001:2::1"), 0, vip, 80, None).src,
+            Ipv6Addr::UNSPECIFIED
+        );
+        let m = Templates::key6(6, a("2001:2::1"), 128, vip, 443, Some(66));
+        assert_eq!(
+            m,
+            Templates::key6(17, a("2001:2::1"), 128, vip, 80, Some(66))
+        );
+        assert_eq!(m.dst, a("::42"));
+        // A table of IPv6 templates works as the IPv4 one.
+        let mut t: Templates<FlowKey6> = Templates::new(4);
+        let rs = server("198.18.1.10");
+        assert!(t.create(k, &rs, 10 * S, 0));
+        assert!(t.follow(&k, 1).is_some());
+        assert_eq!(t.len(), 1);
+    }
 }

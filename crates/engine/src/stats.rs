@@ -360,7 +360,14 @@ mod tests {
         b.drop(DropReason::NoService);
         b.drop(DropReason::TtlExceeded);
         b.rx_frames = 2;
+        b.nd_replies = 4;
+        b.nd_solicits = 5;
+        b.nd_adverts_received = 6;
         a.add(&b);
+        assert_eq!(
+            (a.nd_replies, a.nd_solicits, a.nd_adverts_received),
+            (4, 5, 6)
+        );
         assert_eq!(a.rx_frames, 5);
         assert_eq!(a.drops_of(DropReason::NoService), 2);
         assert_eq!(a.total_drops(), 3);

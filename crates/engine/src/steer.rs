@@ -176,6 +176,40 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_replies_to_a_lip_belong_to_the_local_ports_owner() {
+        let cfg = rvs_config::parse(
+            r#"
+[[ports]]
+name = "lan"
+device = "net_null0"
+addresses = ["2001:2:0:1::2/64"]
+local_addresses = ["2001:2:0:1::3"]
+"#,
+        )
+        .unwrap();
+        let dir = Director::new(&cfg, &[rvs_wire::MacAddr([2, 0, 0, 0, 0, 1])], None).unwrap();
+        let frame = |lport: u16| {
+            let mut f = vec![0u8; 14 + 40 + 20];
+            f[12..14].copy_from_slice(&ethernet::ethertype::IPV6.to_be_bytes());
+            let ip = &mut f[14..];
+            ip[0] = 0x60;
+            ip[4..6].copy_from_slice(&20u16.to_be_bytes());
+            ip[6] = 6;
+            ip[7] = 64;
+            ip[8..24].copy_from_slice(&"2001:2:0:2::10".parse::<Ipv6Addr>().unwrap().octets());
+            ip[24..40].copy_from_slice(&"2001:2:0:1::3".parse::<Ipv6Addr>().unwrap().octets());
+            ip[40..42].copy_from_slice(&8080u16.to_be_bytes());
+            ip[42..44].copy_from_slice(&lport.to_be_bytes());
+            ip[52] = 0x50;
+            f
+        };
+        assert_eq!(owner(&dir, &frame(1025), 2, 0), Owner::Worker(1));
+        assert_eq!(owner(&dir, &frame(1026), 2, 1), Owner::Worker(0));
+        // Garbage stays with the worker that received it.
+        assert_eq!(owner(&dir, &frame(1025)[..30], 2, 1), Owner::Worker(1));
+    }
+
+    #[test]
     fn local_ports_belong_to_their_residue() {
         assert_eq!(lport_owner(1025, 2), 1);
         assert_eq!(lport_owner(1026, 2), 0);
