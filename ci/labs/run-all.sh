@@ -3,10 +3,8 @@
 # "labs: N passed, N failed". Exits non-zero if any lab failed.
 #
 # Usage: ci/labs/run-all.sh [LAB...]     LAB is nat, dr, fwmark, tun, fullnat, nat6, nat2w or control
-#        (default: nat dr fwmark tun fullnat nat2w control, plus nat6 with LABS_EXTRA=1)
+#        (default: all of them)
 # Env:   DIRECTOR=rvsd|kernel (default rvsd), RVSD=path to rvsd (default target/release/rvsd),
-#        LABS_EXTRA=1 adds the labs whose rvsd features are still being built (default 0, so CI
-#        stays green until rvsd catches up; see README.md for each lab's status),
 #        LAB_TIMEOUT (default 180), plus what the labs read (see lib.sh).
 set -uo pipefail
 
@@ -14,10 +12,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 timeout_s="${LAB_TIMEOUT:-180}"
 labs=("$@")
 if [ ${#labs[@]} -eq 0 ]; then
-    labs=(nat dr fwmark tun fullnat nat2w control)
-    if [ "${LABS_EXTRA:-0}" = 1 ]; then
-        labs+=(nat6)
-    fi
+    labs=(nat dr fwmark tun fullnat nat6 nat2w control)
 fi
 
 passed=0

@@ -6,7 +6,7 @@
 //! worker publishes of its own counters every [`SNAPSHOT_EVERY`].
 
 use std::collections::{HashMap, HashSet};
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -393,7 +393,7 @@ impl Handler for Control {
                 svc_rates.outpps += rates.outpps;
                 svc_rates.inbps += rates.inbps;
                 svc_rates.outbps += rates.outbps;
-                let address = SocketAddr::new(IpAddr::V4(rs.addr), rs.port);
+                let address = SocketAddr::new(rs.ip, rs.port);
                 let conf = cs.real_servers.iter().find(|x| x.address == address);
                 real_servers.push(RealServerEntry {
                     address,

@@ -402,28 +402,61 @@ pub fn run(setup: WorkerSetup) -> i32 {
     0
 }
 
-/// The worker's connections as `ipvsadm -L -c` lists them.
+/// The worker's connections, IPv4 and IPv6, as `ipvsadm -L -c` lists them.
 fn connections(engine: &Worker<Pkt>, worker: u16, now: u64) -> Vec<rvs_control::ConnEntry> {
     use std::net::{IpAddr, SocketAddr};
-    let sa = |a: std::net::Ipv4Addr, p: u16| SocketAddr::new(IpAddr::V4(a), p);
-    engine
-        .conns()
-        .iter()
-        .map(|(_, e)| rvs_control::ConnEntry {
-            protocol: match e.in_key.proto {
+    fn entry<A: Into<IpAddr> + Copy>(
+        proto: u8,
+        state: &'static str,
+        expires_ns: u64,
+        (client, cport, vip, vport): (A, u16, A, u16),
+        d: &rvs_engine::worker::ConnData<A, impl Copy>,
+        worker: u16,
+        now: u64,
+    ) -> rvs_control::ConnEntry {
+        let sa = |a: A, p: u16| SocketAddr::new(a.into(), p);
+        rvs_control::ConnEntry {
+            protocol: match proto {
                 6 => "TCP".into(),
                 17 => "UDP".into(),
                 _ => "IP".into(),
             },
-            state: e.state.name().into(),
-            expires: (e.expires_ns.saturating_sub(now) / 1_000_000_000) as u32,
-            source: sa(e.in_key.src, e.in_key.src_port),
-            virtual_address: sa(e.in_key.dst, e.in_key.dst_port),
-            destination: sa(e.data.rip, e.data.rport),
-            local: (e.data.lport != 0).then(|| sa(e.data.lip, e.data.lport)),
+            state: state.into(),
+            expires: (expires_ns.saturating_sub(now) / 1_000_000_000) as u32,
+            source: sa(client, cport),
+            virtual_address: sa(vip, vport),
+            destination: sa(d.rip, d.rport),
+            local: (d.lport != 0).then(|| sa(d.lip, d.lport)),
             worker,
-        })
-        .collect()
+        }
+    }
+    let v4 = engine.conns().iter().map(|(_, e)| {
+        let k = &e.in_key;
+        let ends = (k.src, k.src_port, k.dst, k.dst_port);
+        entry(
+            k.proto,
+            e.state.name(),
+            e.expires_ns,
+            ends,
+            &e.data,
+            worker,
+            now,
+        )
+    });
+    let v6 = engine.conns6().iter().map(|(_, e)| {
+        let k = &e.in_key;
+        let ends = (k.src, k.src_port, k.dst, k.dst_port);
+        entry(
+            k.proto,
+            e.state.name(),
+            e.expires_ns,
+            ends,
+            &e.data,
+            worker,
+            now,
+        )
+    });
+    v4.chain(v6).collect()
 }
 
 /// A copy of `m` in a fresh buffer from `pool`, taken as received on the same port.

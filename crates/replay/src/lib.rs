@@ -119,17 +119,16 @@ pub fn decision_json(t_ns: u64, d: &Decision) -> String {
     let mut s = String::with_capacity(128);
     let _ = write!(
         s,
-        r#"{{"t": {}, "proto": "{}", "client": "{}:{}", "vip": "{}:{}", "real": "#,
+        r#"{{"t": {}, "proto": "{}", "client": "{}", "vip": "{}", "real": "#,
         format_seconds(t_ns),
         proto,
-        d.client.0,
-        d.client.1,
-        d.vip.0,
-        d.vip.1
+        std::net::SocketAddr::new(d.client.0, d.client.1),
+        std::net::SocketAddr::new(d.vip.0, d.vip.1),
     );
     match d.real {
         Some((a, p)) => {
-            let _ = write!(s, r#""{a}:{p}"}}"#);
+            // IPv6 as "[addr]:port", like every socket address.
+            let _ = write!(s, r#""{}"}}"#, std::net::SocketAddr::new(a, p));
         }
         None => s.push_str("null}"),
     }
@@ -509,4 +508,23 @@ pub fn run(opts: &Options) -> Result<Summary, Error> {
     summary.commands = replayer.commands_applied();
     summary.stats = replayer.stats().clone();
     Ok(summary)
+}
+
+#[cfg(test)]
+mod decision_format {
+    use super::*;
+
+    #[test]
+    fn ipv6_endpoints_are_bracketed_like_any_socket_address() {
+        let d = Decision {
+            proto: 6,
+            client: ("2001:2::2".parse().unwrap(), 40000),
+            vip: ("2001:2::100".parse().unwrap(), 80),
+            real: Some(("2001:2:0:1::10".parse().unwrap(), 80)),
+        };
+        assert_eq!(
+            decision_json(12_500_000_000, &d),
+            r#"{"t": 12.5, "proto": "tcp", "client": "[2001:2::2]:40000", "vip": "[2001:2::100]:80", "real": "[2001:2:0:1::10]:80"}"#
+        );
+    }
 }
