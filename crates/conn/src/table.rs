@@ -270,6 +270,34 @@ impl<T, K: Key> ConnTable<T, K> {
         Some(entry)
     }
 
+    /// As [`ConnTable::expire`], and also every connection of the current one-second slot
+    /// whose expiry is at or before `now_ns`: exact to the nanosecond, for replaying a capture
+    /// where "timers due at or before a packet's time fire before that packet". It scans the
+    /// current slot on every call, so the data path, which calls `expire` every millisecond,
+    /// does not use it.
+    pub fn expire_exact(
+        &mut self,
+        now_ns: u64,
+        budget: usize,
+        mut f: impl FnMut(ConnId, Entry<T, K>),
+    ) -> usize {
+        let mut reaped = self.expire(now_ns, budget, &mut f);
+        let slot = (tick(now_ns) % WHEEL_SLOTS as u64) as usize;
+        let mut cur = self.wheel[slot];
+        while cur != NIL && reaped < budget {
+            let next = self.links[cur as usize].next;
+            let due = matches!(&self.entries[cur as usize], Some(e) if e.expires_ns <= now_ns);
+            if due {
+                if let Some(e) = self.remove(ConnId(cur)) {
+                    f(ConnId(cur), e);
+                    reaped += 1;
+                }
+            }
+            cur = next;
+        }
+        reaped
+    }
+
     /// Removes connections whose expiry has passed, at most `budget` of them, handing each to
     /// `f` (the engine decrements real-server counters there). Returns how many expired.
     ///
@@ -519,6 +547,34 @@ mod tests {
     }
 
     const SYN_RECV: State = State::Tcp(TcpState::SynRecv);
+
+    #[test]
+    fn exact_expiry_reaps_within_the_current_second() {
+        let mut t = ConnTable::with_capacity(8);
+        t.insert(cip(1), None, SYN_RECV, 10 * S + S / 2, "a")
+            .unwrap();
+        t.insert(cip(2), None, SYN_RECV, 10 * S + 9 * S / 10, "b")
+            .unwrap();
+        // Plain expiry reaps by whole seconds: nothing before second 11.
+        assert_eq!(t.expire(10 * S + 6 * S / 10, 10, |_, _| {}), 0);
+        let mut gone = vec![];
+        assert_eq!(
+            t.expire_exact(10 * S + S / 2 - 1, 10, |_, e| gone.push(e.data)),
+            0
+        );
+        assert_eq!(
+            t.expire_exact(10 * S + S / 2, 10, |_, e| gone.push(e.data)),
+            1
+        );
+        assert_eq!(gone, vec!["a"]);
+        assert_eq!(t.len(), 1);
+        // An entry a whole wheel turn later shares the slot and stays.
+        t.insert(cip(3), None, SYN_RECV, (10 + WHEEL_SLOTS as u64) * S, "c")
+            .unwrap();
+        assert_eq!(t.expire_exact(11 * S - 1, 10, |_, e| gone.push(e.data)), 1);
+        assert_eq!(gone, vec!["a", "b"]);
+        assert_eq!(t.len(), 1);
+    }
 
     #[test]
     fn lookup_from_both_directions() {

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use rvs_config::Method;
 use rvs_conn::state::{self, StateDir, TcpState, Timeouts};
 use rvs_conn::{ConnId, ConnTable, Dir, FlowKey, FlowKey6, InsertError, Key, State};
-use rvs_sched::{Change, Dest, DestCounters, SchedFlags, SchedInput, Scheduler};
+use rvs_sched::{Change, Dest, DestCounters, SchedFlags, SchedInput, SchedParams, Scheduler};
 use rvs_wire::{arp, ethernet, icmpv4, ipip, ipv4, ipv6, tcp, udp, vlan, MacAddr};
 
 use crate::buf::{Io, PacketBuf};
@@ -60,6 +60,9 @@ pub struct WorkerConfig {
     pub expire_budget: usize,
     /// Workers in the director (for the ownership check; 1 = no check).
     pub workers: u16,
+    /// Expire connections exactly at their time rather than within the second after (the
+    /// replay tool's clock); costs a scan of the current timer slot per tick.
+    pub exact_expiry: bool,
     /// Take every frame as addressed to us, whatever its destination MAC (replaying a
     /// capture taken elsewhere).
     pub accept_any_mac: bool,
@@ -80,6 +83,7 @@ impl Default for WorkerConfig {
             max_neighbours: 4096,
             timeouts: Timeouts::default(),
             expire_budget: 1024,
+            exact_expiry: false,
             workers: 1,
             accept_any_mac: false,
             synthetic_neighbours: false,
@@ -480,6 +484,9 @@ pub struct Worker<B> {
     neigh6: Neighbours<B, Ipv6Addr>,
     cfg: WorkerConfig,
     decisions: Vec<Decision>,
+    /// The latest time the worker was given: schedulers created by a reload start their
+    /// timers (lblc/lblcr collection) then.
+    now: u64,
     /// IPv4 identification for headers the director writes (outer IPIP, ICMP errors).
     ident: u16,
     /// The real server the packet being handled was sent to (for decisions).
@@ -492,7 +499,7 @@ impl<B: PacketBuf> Worker<B> {
     /// A worker for the director `dir`, with its tables allocated now.
     pub fn new(dir: Arc<Director>, cfg: WorkerConfig) -> Worker<B> {
         dir.activate();
-        let scheds = Self::schedulers(&dir);
+        let scheds = Self::schedulers(&dir, cfg.id, 0);
         let mut t4 = Tables::new(cfg.max_connections, &cfg);
         dir.lips().for_each(|l| t4.lips.ensure(l));
         let mut neigh = Neighbours::new(cfg.max_neighbours);
@@ -510,6 +517,7 @@ impl<B: PacketBuf> Worker<B> {
             t4,
             t6: Tables::new(0, &cfg),
             decisions: Vec::new(),
+            now: 0,
             last_real: None,
             ident: 0,
             neigh,
@@ -537,8 +545,11 @@ impl<B: PacketBuf> Worker<B> {
         dir.lips6().for_each(|l| self.t6.lips.ensure(l));
     }
 
-    fn schedulers(dir: &Director) -> Vec<Box<dyn Scheduler>> {
-        dir.services.iter().map(new_scheduler).collect()
+    fn schedulers(dir: &Director, worker: u16, now: u64) -> Vec<Box<dyn Scheduler>> {
+        dir.services
+            .iter()
+            .map(|s| new_scheduler(s, worker, now))
+            .collect()
     }
 
     /// Switch to a new configuration between bursts. Connections stay on their real servers;
@@ -567,7 +578,7 @@ impl<B: PacketBuf> Worker<B> {
                 .and_then(|(old, mut sched)| {
                     replay_dest_changes(&old.dests, &s.dests, sched.as_mut()).then_some(sched)
                 });
-            scheds.push(kept.unwrap_or_else(|| new_scheduler(s)));
+            scheds.push(kept.unwrap_or_else(|| new_scheduler(s, self.cfg.id, self.now)));
         }
         self.scheds = scheds;
         new.lips().for_each(|l| self.t4.lips.ensure(l));
@@ -641,6 +652,7 @@ impl<B: PacketBuf> Worker<B> {
     /// Handle one frame received on `port` at `now_ns`.
     pub fn handle(&mut self, now_ns: u64, port: PortIdx, mut pkt: B, io: &mut impl Io<B>) {
         self.stats.rx_frames += 1;
+        self.now = now_ns;
         if let Some(vid) = self.dir.port(port).and_then(|p| p.vlan) {
             if !untag(&mut pkt, vid) {
                 self.stats.drop(DropReason::VlanMismatch);
@@ -744,8 +756,14 @@ impl<B: PacketBuf> Worker<B> {
             let Worker {
                 t4, t6, stats, cfg, ..
             } = self;
-            expire_tables(t4, now_ns, cfg.expire_budget, stats);
-            expire_tables(t6, now_ns, cfg.expire_budget, stats);
+            expire_tables(t4, now_ns, cfg.expire_budget, cfg.exact_expiry, stats);
+            expire_tables(t6, now_ns, cfg.expire_budget, cfg.exact_expiry, stats);
+        }
+        self.now = now_ns;
+        // lblc/lblcr collect their tables every 60 s from the service's creation; an idle
+        // service's timer runs here.
+        for s in self.scheds.iter_mut() {
+            s.gc(now_ns);
         }
         let Worker {
             neigh,
@@ -1788,8 +1806,14 @@ impl<B: PacketBuf> Worker<B> {
 
 /// A fresh scheduler for `s` (the name was validated with the configuration; an unknown one
 /// falls back to rr rather than fail on the data path).
-fn new_scheduler(s: &crate::director::Service) -> Box<dyn Scheduler> {
-    rvs_sched::new_scheduler(&s.scheduler, s.sched_flags, &s.dests)
+fn new_scheduler(s: &crate::director::Service, worker: u16, now: u64) -> Box<dyn Scheduler> {
+    let params = SchedParams {
+        created_ns: now,
+        // twos draws its own numbers in each worker.
+        seed: 0x7276_735f_7477_6f73 ^ u64::from(worker),
+        ..SchedParams::default()
+    };
+    rvs_sched::new_scheduler_with(&s.scheduler, s.sched_flags, &s.dests, &params)
         .or_else(|_| rvs_sched::new_scheduler("rr", SchedFlags::default(), &s.dests))
         .expect("rr is always known")
 }
@@ -1854,16 +1878,27 @@ fn retire<A: Copy + PartialEq, K: Key>(
 }
 
 /// Expire one family's connections (at most `budget`) and templates.
-fn expire_tables<F: Family>(t: &mut Tables<F>, now: u64, budget: usize, stats: &mut Stats) {
+fn expire_tables<F: Family>(
+    t: &mut Tables<F>,
+    now: u64,
+    budget: usize,
+    exact: bool,
+    stats: &mut Stats,
+) {
     let Tables {
         conns,
         templates,
         lips,
     } = t;
-    conns.expire(now, budget, |_, e| {
+    let retire_one = |_, e: rvs_conn::Entry<_, _>| {
         retire(&e.data, lips, templates);
         stats.conns_expired += 1;
-    });
+    };
+    if exact {
+        conns.expire_exact(now, budget, retire_one);
+    } else {
+        conns.expire(now, budget, retire_one);
+    }
     templates.expire(now);
 }
 

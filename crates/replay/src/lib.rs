@@ -183,6 +183,8 @@ impl Replayer {
             // Reap everything due at every tick: the dynamic schedulers must see the same
             // connection counts as after a kernel timer, whatever the backlog.
             expire_budget: usize::MAX,
+            // ... and exactly at their time, not within the second after.
+            exact_expiry: true,
             accept_any_mac: true,
             synthetic_neighbours: true,
             record_decisions: true,
