@@ -9,6 +9,7 @@
 //! workers = 1                  # worker lcores (1..=64)
 //! max_connections = 1048576    # connection table size per worker
 //! idle_sleep_us = 0            # sleep after an empty poll (0 = busy poll)
+//! drop_entry = false           # full table: new connections may replace half-open ones
 //! # ipvsadm_rules = "ipvsadm.rules"  # services from `ipvsadm -Sn` rules, see `load`
 //!
 //! [timeouts]                   # ipvsadm --set tcp tcpfin udp (seconds)
@@ -115,6 +116,10 @@ pub struct Config {
     /// Microseconds a worker sleeps when a poll of all its queues found nothing; 0 (the
     /// default) busy-polls. Meant for shared CI machines. At most 1000000 (one second).
     pub idle_sleep_us: u32,
+    /// IPVS's `drop_entry` defence against SYN floods: when a worker's connection table is
+    /// full, a new connection may take the place of a half-open one (SYN_RECV, SYNACK)
+    /// instead of being refused. Default false.
+    pub drop_entry: bool,
     /// Connection timeouts (`[timeouts]`, ipvsadm `--set`).
     pub timeouts: Timeouts,
     /// The control plane (`[control]`).

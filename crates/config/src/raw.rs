@@ -19,6 +19,8 @@ pub(crate) struct Config {
     pub max_connections: i64,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub idle_sleep_us: i64,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub drop_entry: bool,
     /// Read by `load` only; never written (the services it gives are written instead).
     #[serde(default, skip_serializing)]
     pub ipvsadm_rules: Option<String>,

@@ -88,6 +88,7 @@ fn config(cfg: &Config) -> raw::Config {
         workers: cfg.workers.into(),
         max_connections: cfg.max_connections.into(),
         idle_sleep_us: cfg.idle_sleep_us.into(),
+        drop_entry: cfg.drop_entry,
         ipvsadm_rules: None,
         timeouts,
         control,

@@ -66,6 +66,7 @@ pub(crate) fn validate(raw: raw::Config) -> Result<Config> {
         workers,
         max_connections,
         idle_sleep_us,
+        drop_entry: raw.drop_entry,
         timeouts,
         control,
         ports,

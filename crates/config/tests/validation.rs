@@ -963,3 +963,17 @@ fn load_validates_what_it_reads() {
         other => panic!("expected Invalid, got {other:?}"),
     }
 }
+
+#[test]
+fn drop_entry_defaults_off_and_round_trips() {
+    let c = rvs_config::parse(PORTS).unwrap();
+    assert!(!c.drop_entry);
+    let c = rvs_config::parse(&format!("drop_entry = true\n{PORTS}")).unwrap();
+    assert!(c.drop_entry);
+    assert_eq!(
+        rvs_config::parse(&rvs_config::ipvsadm::to_toml(&c)).unwrap(),
+        c
+    );
+    let e = rvs_config::parse(&format!("drop_entry = 1\n{PORTS}")).unwrap_err();
+    assert!(e.to_string().contains("drop_entry"), "{e}");
+}

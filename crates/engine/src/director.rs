@@ -274,6 +274,8 @@ pub struct Director {
     pub timeouts: Timeouts,
     /// Connection table size per worker.
     pub max_connections: usize,
+    /// The drop_entry defence: a full table makes room by dropping half-open connections.
+    pub drop_entry: bool,
     /// Real-server slots in use (see [`RealServer::slot`]).
     pub slots: u32,
     svc_index: HashMap<SvcKey, u16>,
@@ -683,6 +685,7 @@ impl Director {
             static_neighbours6,
             timeouts,
             max_connections: cfg.max_connections as usize,
+            drop_entry: cfg.drop_entry,
             slots: next_slot,
             svc_index,
             has_port_zero,

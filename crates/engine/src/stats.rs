@@ -249,6 +249,8 @@ pub struct Stats {
     pub conns_created: u64,
     /// Connections expired or removed.
     pub conns_expired: u64,
+    /// Half-open connections dropped to make room for new ones (drop_entry defence).
+    pub conns_dropped_half_open: u64,
     /// Frames that waited for neighbour resolution.
     pub neighbour_held: u64,
     /// Frames for the director itself passed to the kernel (exception path).
@@ -278,6 +280,7 @@ impl Default for Stats {
             toa_no_room: 0,
             conns_created: 0,
             conns_expired: 0,
+            conns_dropped_half_open: 0,
             neighbour_held: 0,
             to_kernel: 0,
             wrong_worker: 0,
@@ -321,6 +324,7 @@ impl Stats {
         self.toa_no_room += o.toa_no_room;
         self.conns_created += o.conns_created;
         self.conns_expired += o.conns_expired;
+        self.conns_dropped_half_open += o.conns_dropped_half_open;
         self.neighbour_held += o.neighbour_held;
         self.to_kernel += o.to_kernel;
         self.wrong_worker += o.wrong_worker;

@@ -487,6 +487,8 @@ pub struct Worker<B> {
     /// The latest time the worker was given: schedulers created by a reload start their
     /// timers (lblc/lblcr collection) then.
     now: u64,
+    /// State of the random victim picker of the drop_entry defence.
+    rng: u64,
     /// IPv4 identification for headers the director writes (outer IPIP, ICMP errors).
     ident: u16,
     /// The real server the packet being handled was sent to (for decisions).
@@ -518,6 +520,7 @@ impl<B: PacketBuf> Worker<B> {
             t6: Tables::new(0, &cfg),
             decisions: Vec::new(),
             now: 0,
+            rng: 0x9e37_79b9_7f4a_7c15 ^ (u64::from(cfg.id) << 32 | 1),
             last_real: None,
             ident: 0,
             neigh,
@@ -1469,6 +1472,12 @@ impl<B: PacketBuf> Worker<B> {
             template,
             slot: rs.slot,
         };
+        if self.dir.drop_entry {
+            let t = F::tables(self);
+            if t.conns.len() >= t.conns.capacity() && self.drop_half_open::<F>() {
+                self.stats.conns_dropped_half_open += 1;
+            }
+        }
         if let Err(e) =
             F::tables(self)
                 .conns
@@ -1488,6 +1497,36 @@ impl<B: PacketBuf> Worker<B> {
         // overload flag at the upper threshold).
         rs.counters.bind(active);
         self.forward::<F>(flow, Dir::Inbound, l4, frame)
+    }
+
+    /// IPVS's drop_entry defence (ip_vs_random_dropentry): with the table full, a randomly
+    /// found half-open connection (SYN_RECV, SYNACK: what a flood of spoofed SYNs leaves)
+    /// makes room for the new one. Probes a bounded number of random slots, so it costs little
+    /// and fails when half-open connections are rare. True when one was dropped.
+    fn drop_half_open<F: Family>(&mut self) -> bool {
+        const PROBES: usize = 32;
+        let mut x = self.rng;
+        let t = F::tables(self);
+        let cap = t.conns.capacity().max(1) as u64;
+        for _ in 0..PROBES {
+            // xorshift64: cheap and good enough to pick victims.
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let id = ConnId::from_u32((x % cap) as u32);
+            let half_open = t.conns.get(id).is_some_and(|e| {
+                matches!(e.state, State::Tcp(TcpState::SynRecv | TcpState::Synack))
+            });
+            if half_open {
+                if let Some(old) = t.conns.remove(id) {
+                    retire(&old.data, &mut t.lips, &mut t.templates);
+                    self.rng = x;
+                    return true;
+                }
+            }
+        }
+        self.rng = x;
+        false
     }
 
     fn release_template<F: Family>(&mut self, key: Option<&F::Key>) {

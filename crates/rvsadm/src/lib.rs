@@ -258,6 +258,7 @@ pub fn table_to_config(t: &Table) -> Config {
         workers: 1,
         max_connections: 1,
         idle_sleep_us: 0,
+        drop_entry: false,
         timeouts: rvs_config::Timeouts::default(),
         control: rvs_config::Control::default(),
         ports: Vec::new(),
