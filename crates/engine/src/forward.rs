@@ -171,14 +171,11 @@ pub fn icmp_echo_reply_in_place(frame: &mut [u8], our_mac: MacAddr) -> bool {
             {
                 return false;
             }
-            // Only the type changes in the checksummed data: 0x0800 → 0x0000 in the first word.
-            let c = checksum::update16(
-                icmp.checksum(),
-                u16::from(icmpv4::ECHO_REQUEST) << 8,
-                u16::from(icmpv4::ECHO_REPLY) << 8,
-            );
+            // A full sum, not RFC 1624's update: an echo request of zeros has a reply whose
+            // data sums to zero, and only a recomputation gives its checksum as 0xFFFF (the
+            // update yields 0x0000, which does not verify). Echo is not the forwarding path.
             icmp.set_msg_type(icmpv4::ECHO_REPLY);
-            icmp.set_checksum(c);
+            icmp.fill_checksum();
         }
         let (src, dst) = (ip.src(), ip.dst());
         ip.set_src(dst);

@@ -176,3 +176,25 @@ fn errors_about_unknown_flows_and_garbage_quotes_are_counted_drops() {
     assert!(feed(&mut w, &mut io, 2, OUT, &garbage).is_empty());
     assert_eq!(w.stats.drops_of(DropReason::IcmpMalformed), 1);
 }
+
+/// Found by fuzzing: the reply to an echo request of zeros sums to zero, so its checksum must
+/// be 0xFFFF (RFC 1624 §3: an incremental update gives 0x0000, which does not verify).
+#[test]
+fn the_echo_reply_to_a_request_of_zeros_has_a_valid_checksum() {
+    let mut w = worker(NAT_LAB, &[OUT_MAC, IN_MAC]);
+    let mut io = CaptureIo::default();
+    let mut ping = Vec::new();
+    PacketBuilder::ethernet2(CLIENT_MAC, OUT_MAC)
+        .ipv4(ip("198.18.0.2").octets(), ip("198.18.0.1").octets(), 64)
+        .icmpv4_echo_request(0, 0)
+        .write(&mut ping, &[0; 8])
+        .unwrap();
+    let out = feed(&mut w, &mut io, 0, OUT, &ping);
+    assert_eq!(out.len(), 1);
+    let icmp = &out[0].1[34..];
+    assert_eq!(&icmp[2..4], &[0xff, 0xff]);
+    assert_eq!(
+        rvs_wire::checksum::finish(rvs_wire::checksum::ones_sum(icmp, 0)),
+        0
+    );
+}
