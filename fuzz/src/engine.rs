@@ -237,9 +237,11 @@ method = "nat"
 "#;
 
 /// Director B, what a reload makes of A: a real server removed from the NAT, FullNAT and
-/// firewall-mark services, one quiesced, a service gone, one added, a scheduler changed.
+/// firewall-mark services, one quiesced, a service gone, one added, a scheduler changed, and
+/// IPVS's drop_entry defence on (a full table gives half-open connections' places away).
 pub fn config_b() -> String {
     CONFIG_A
+        .replace("max_connections = 64\n", "max_connections = 64\ndrop_entry = true\n")
         .replace(
             "[[services.real_servers]]\naddress = \"198.18.1.20:8080\"\nmethod = \"nat\"\nupper_threshold = 3\n",
             "",

@@ -366,6 +366,17 @@ pub fn engine() -> Vec<(&'static str, Vec<u8>)> {
     }
     e.reflect(0, 0).reflect(1, 0).secs(100).tick().tick();
     v.push(("tables_full", e.done()));
+    // A SYN flood fills the table; after a reload to B (drop_entry on) new SYNs take the
+    // places of half-open connections.
+    let mut e = Enc::new(setup::SYNTHETIC);
+    for i in 0..64u16 {
+        e.tcp(0, REMOTE, 42000 + i, VIP_NAT, p::HTTP, SYN);
+    }
+    e.tcp(0, REMOTE, 43000, VIP_NAT, p::HTTP, SYN).reload(true);
+    for i in 0..8u16 {
+        e.tcp(0, CLIENT, 43001 + i, VIP_NAT, p::HTTP, SYN);
+    }
+    v.push(("syn_flood_drop_entry", e.done()));
     // Hostile frames.
     let mut e = Enc::new(0);
     e.synth(0, k::TCP, ZERO, VIP_NAT, 1, p::HTTP, SYN, [0; 3])

@@ -51,6 +51,10 @@ fn the_seeds_reach_their_paths() {
     assert!(s.drops_of(DropReason::ConnTableFull) >= 6, "{s:?}");
     assert!(s.drops_of(DropReason::NeighbourQueueFull) >= 1, "{s:?}");
 
+    let s = stats("syn_flood_drop_entry");
+    assert_eq!(s.drops_of(DropReason::ConnTableFull), 1, "{s:?}");
+    assert_eq!(s.conns_dropped_half_open, 8, "{s:?}");
+
     let s = stats("reload_removes_and_restores");
     assert!(s.drops_of(DropReason::RealServerRemoved) >= 1, "{s:?}");
 
