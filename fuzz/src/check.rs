@@ -270,11 +270,16 @@ pub fn tcp_mss(options: &[u8]) -> Option<u16> {
     None
 }
 
-/// Fingerprint of a TCP/UDP segment for [`Masks`].
+/// Fingerprint of a TCP/UDP segment for [`Masks`]: what no rewrite of the director changes —
+/// for TCP the sequence and acknowledgment numbers, the flags and the data; for UDP the data.
 pub fn fingerprint(proto: u8, seg: &[u8]) -> Option<Vec<u8>> {
     let data = l4_data(proto, seg)?;
-    let mut v = Vec::with_capacity(data.len() + 1);
+    let mut v = Vec::with_capacity(data.len() + 10);
     v.push(proto);
+    if proto == P_TCP {
+        v.extend_from_slice(seg.get(4..12)?);
+        v.push(*seg.get(13)?);
+    }
     v.extend_from_slice(data);
     Some(v)
 }
