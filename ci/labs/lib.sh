@@ -298,6 +298,11 @@ http_answers() {
 start_rvsd() {
     local ns="$1" toml="$2"
     RVSD_LOG="$TMP/rvsd.log"
+    # Each run's own control socket, so that labs never meet another rvsd's (the default
+    # /run/rvsd/rvsd.sock is one per host).
+    if ! grep -q '^\[control\]' "$toml"; then
+        printf '\n[control]\nsocket = "%s"\n' "$TMP/rvsd.sock" >>"$toml"
+    fi
     log "starting $RVSD --config $toml in $ns"
     ip netns exec "$ns" "$RVSD" --config "$toml" -- --lcores "$RVSD_LCORES" --no-huge -m 512 --no-shconf --no-pci --no-telemetry \
         --file-prefix "$UNIQ" --log-level=lib.eal:warning >"$RVSD_LOG" 2>&1 &
