@@ -110,6 +110,10 @@ rvsadm --set 800 100 200
 [ "$(rvsadm -L --timeout)" = "Timeout (tcp tcpfin udp): 800 100 200" ] || die "--set not in effect"
 rvsadm -Z
 rvsadm -L -n --stats | grep -Eq "^TCP  $VIP:80 +0 +0 +0 +0 +0" || die "-Z did not zero the service's counters"
+log "check: -E changes a service's scheduler live"
+rvsadm -E -t "$VIP:80" -s wrr
+rvsadm -L -n | grep -Eq "^TCP  $VIP:80 wrr" || die "-E did not change the scheduler"
+rvsadm -E -t "$VIP:80" -s rr
 log "check: -A/-a/-d/-D on a second service"
 rvsadm -A -u "$VIP:53" -s wrr
 rvsadm -a -u "$VIP:53" -r "$RIP1:53" -m -w 3
