@@ -219,6 +219,12 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
             new,
             field::CHECKSUM,
         );
+        // RFC 1624 §3: the update gives 0x0000 where the data sums to zero (an all-zero echo
+        // reply), and only 0xFFFF verifies then. With data that does not sum to zero both
+        // forms verify, so 0xFFFF is always a right answer.
+        if self.checksum() == 0 {
+            self.set_checksum(0xffff);
+        }
         Ok(())
     }
 }
@@ -283,6 +289,17 @@ pub fn emit_error(
 mod tests {
     use super::*;
     use crate::testdata::{ICMP_ECHO_REQUEST_PACKET, ICMP_UNREACH_FRAME, SYN_FRAME};
+
+    /// Found by fuzzing: the reply to an all-zero echo request must carry 0xFFFF.
+    #[test]
+    fn the_reply_to_an_all_zero_request_verifies() {
+        let mut msg = [8u8, 0, 0xf7, 0xff, 0, 0, 0, 0];
+        let mut p = Packet::new_checked(&mut msg[..]).unwrap();
+        assert!(p.verify_checksum());
+        p.make_echo_reply().unwrap();
+        assert_eq!(p.checksum(), 0xffff);
+        assert!(p.verify_checksum());
+    }
     use crate::{l4_ports, udp};
     use proptest::prelude::*;
     use std::net::Ipv4Addr;
