@@ -18,5 +18,8 @@ cargo clippy --workspace --all-targets -- -D warnings
 echo "== unit, property, engine and DPDK tests"
 cargo test --workspace
 
+echo "== fuzz smoke (every fuzz target for a bounded time, seeds and regressions replayed)"
+FUZZ_SECONDS="${FUZZ_SECONDS:-20}" bash ci/fuzz-smoke.sh
+
 echo "== labs (network namespaces, real curl, rvsd on net_af_packet)"
 RVSD="${CARGO_TARGET_DIR:-$PWD/target}/release/rvsd" bash ci/labs/run-all.sh
