@@ -28,44 +28,43 @@ def eal(lcores, prefix):
             "--log-level", "lib.eal:error", "--file-prefix", prefix]
 
 
-def run_program(cmd, ready_re, duration, log):
-    """Start cmd, wait for ready_re on its stdout, run `duration` s, SIGINT; returns
-    (seconds, stdout text)."""
-    # A shell without job control starts background children with SIGINT ignored: undo that.
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
-                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    lines = []
+def run_program(cmd, ready_re, duration, log, scratch):
+    """Start cmd (output to a file, so nothing can block on a pipe), wait up to 60 s for
+    ready_re in its output, run `duration` s, SIGINT, wait up to 20 s for it to exit (then
+    SIGTERM, SIGKILL); returns (seconds between ready and SIGINT, output)."""
+    out_path = scratch / "program.out"
+    with out_path.open("w") as fh:
+        # A shell without job control starts background children with SIGINT ignored: undo that.
+        p = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     t0 = None
     deadline = time.monotonic() + 60
-    os.set_blocking(p.stdout.fileno(), True)
-    while time.monotonic() < deadline:
-        line = p.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if re.search(ready_re, line):
+    while time.monotonic() < deadline and p.poll() is None:
+        if re.search(ready_re, out_path.read_text(errors="replace")):
             t0 = time.monotonic()
             break
+        time.sleep(0.01)
     if t0 is None:
         p.kill()
         p.wait()
-        log.write("".join(lines))
-        raise RuntimeError(f"{cmd[0]} never became ready:\n" + "".join(lines[-30:]))
+        text = out_path.read_text(errors="replace")
+        log.write(f"$ {' '.join(cmd)}\n{text}\n")
+        raise RuntimeError(f"{cmd[0]} never became ready (exit status {p.returncode}):\n" + text[-3000:])
     time.sleep(duration)
     p.send_signal(signal.SIGINT)
     t1 = time.monotonic()
-    try:
-        rest, _ = p.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        p.terminate()
+    for sig, wait in [(None, 20), (signal.SIGTERM, 10), (signal.SIGKILL, 10)]:
+        if sig is not None:
+            print(f"{cmd[0]} did not stop after SIGINT: sending {sig.name}", file=sys.stderr, flush=True)
+            p.send_signal(sig)
         try:
-            rest, _ = p.communicate(timeout=10)
+            p.wait(timeout=wait)
+            break
         except subprocess.TimeoutExpired:
-            p.kill()
-            rest, _ = p.communicate()
-    out = "".join(lines) + (rest or "")
-    log.write(f"$ {' '.join(cmd)}\n{out}\n")
-    return t1 - t0, out
+            continue
+    text = out_path.read_text(errors="replace")
+    log.write(f"$ {' '.join(cmd)}\n{text}\n")
+    return t1 - t0, text
 
 
 def rvsd_tx(out):
@@ -140,7 +139,7 @@ def main():
                 prefix = f"rvsbench{os.getpid()}"
                 if prog == "rvsd":
                     cmd = [a.rvsd, "--config", str(d / "rvsd.toml"), "--"] + eal(lcores, prefix)
-                    secs, out = run_program(cmd, r"rvsd ready", a.duration, log)
+                    secs, out = run_program(cmd, r"rvsd ready", a.duration, log, a.work)
                     tx, drops = rvsd_tx(out)
                 else:
                     mode = prog.split("-")[1]
@@ -151,7 +150,7 @@ def main():
                     cmd += ["--", f"--forward-mode={mode}", "--auto-start", "--stats-period", "1",
                             f"--nb-cores={workers}", f"--rxq={workers}", f"--txq={workers}",
                             "--total-num-mbufs=16384", "--port-topology=" + ("loop" if ports == 1 else "paired")]
-                    secs, out = run_program(cmd, r"(?i)start (automatic )?packet forwarding", a.duration, log)
+                    secs, out = run_program(cmd, r"(?i)start (automatic )?packet forwarding", a.duration, log, a.work)
                     tx, drops = testpmd_tx(out), 0
                 mpps = tx / secs / 1e6
                 rows.append(dict(method=m, workers=workers, program=prog, run=run, seconds=f"{secs:.3f}",

@@ -45,7 +45,7 @@ mkdir -p "$OUT"
 
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 START=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+COMMIT=${COMMIT_LABEL:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
 if [ -n "$(git status --porcelain -- crates dataplane bench/engine 2>/dev/null)" ]; then
     COMMIT="$COMMIT (with uncommitted changes in crates/, dataplane/ or bench/engine/)"
 fi
@@ -71,25 +71,25 @@ timeout 1200 python3 bench/dpdk/run.py --rvsd "$RVSD" --pcap-tool "$PCAP" --test
 if [ "${PROFILE:-1}" = 1 ] && command -v perf >/dev/null; then
     PROF="$OUT/$TAG-profile.txt"
     {
-        echo "# perf record -C 1 (cpu-clock) of rvsd's worker lcore, 1 worker, 3 s per method; commit $COMMIT, $START"
+        echo "# perf record -p PID (cpu-clock) of rvsd (its worker lcore busy-polls; the main thread sleeps), 1 worker, 3 s per method; commit $COMMIT, $START"
         echo "# PMD (librte_net_pcap) symbols are unresolved addresses: Debian ships it stripped."
     } >"$PROF"
     for m in ${METHODS//,/ }; do
         "$PCAP" --method "$m" --flows "$FLOWS" --packets-per-flow "$PACKETS_PER_FLOW" --dir "$WORK/prof-$m" >/dev/null
-        "$RVSD" --config "$WORK/prof-$m/rvsd.toml" -- --lcores 0@0,1@1 --in-memory --no-pci --no-telemetry \
+        timeout -k 5 30 "$RVSD" --config "$WORK/prof-$m/rvsd.toml" -- --lcores 0@0,1@1 --in-memory --no-pci --no-telemetry \
             --log-level lib.eal:error --file-prefix "rvsbenchprof$$" >"$WORK/prof-$m.log" 2>&1 &
         PID=$!
         for _ in $(seq 100); do grep -q "rvsd ready" "$WORK/prof-$m.log" && break; sleep 0.1; done
         sleep 1
-        perf record -q -e cpu-clock -C 1 -o "$WORK/perf-$m.data" -- sleep 3 >/dev/null 2>&1 || true
+        perf record -q -e cpu-clock -p "$PID" -o "$WORK/perf-$m.data" -- sleep 3 >/dev/null 2>&1 || true
         kill -TERM "$PID"; wait "$PID" || true
         {
             echo; echo "## $m: share of the worker CPU's samples by DSO and symbol (top 25)"
             perf report -i "$WORK/perf-$m.data" --no-children --stdio --sort dso,symbol 2>/dev/null \
-                | grep -E '^ +[0-9]' | head -25 | sed -E 's/( +-)+ *$//; s/ {2,}/  /g'
+                | grep -E '^ +[0-9]' | awk 'NR <= 25' | sed -E 's/( +-)+ *$//; s/ {2,}/  /g'
             echo; echo "## $m: by DSO"
             perf report -i "$WORK/perf-$m.data" --no-children --stdio --sort dso 2>/dev/null \
-                | grep -E '^ +[0-9]' | head -8 | sed -E 's/( +-)* *$//; s/ {2,}/  /g'
+                | grep -E '^ +[0-9]' | awk 'NR <= 8' | sed -E 's/( +-)* *$//; s/ {2,}/  /g'
         } >>"$PROF"
     done
     echo "wrote $PROF" >&2

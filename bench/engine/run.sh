@@ -39,11 +39,14 @@ RVS_BENCH_EXTRA="$WORK/extra.csv" timeout 900 taskset -c "$CPU" \
     cargo bench -p rvs-bench --bench engine -- --noplot 2>&1 | tee "$WORK/bench.log" | grep -E "^[a-z_]+/|time:" >&2
 if [ "${MEM:-1}" = 1 ]; then
     echo "memory per connection..." >&2
-    timeout 300 taskset -c "$CPU" "$CARGO_TARGET_DIR/release/rvs-bench-mem" >"$WORK/mem.csv"
+    for m in dr nat fullnat tun; do
+        timeout 120 taskset -c "$CPU" "$CARGO_TARGET_DIR/release/rvs-bench-mem" --method "$m" >"$WORK/mem-$m.csv"
+    done
+    { head -1 "$WORK/mem-dr.csv"; for m in dr nat fullnat tun; do tail -n +2 "$WORK/mem-$m.csv"; done; } >"$WORK/mem.csv"
     cp "$WORK/mem.csv" "$OUT/$TAG-mem.csv"
 fi
 
-COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+COMMIT=${COMMIT_LABEL:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
 if [ -n "$(git status --porcelain -- crates dataplane bench/engine 2>/dev/null)" ]; then
     COMMIT="$COMMIT (with uncommitted changes in crates/, dataplane/ or bench/engine/)"
 fi

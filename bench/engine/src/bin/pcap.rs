@@ -4,6 +4,8 @@
 //! through net_pcap (`infinite_rx=1`: the PMD loops over the capture from memory) with a
 //! net_null inside port for NAT and FullNAT.
 //!
+//! The configuration gives rvsd a control socket in the output directory.
+//!
 //! Each flow starts with a SYN; the following rounds are ACKs, every round in a new random
 //! order. Printed on stdout: one line `vdev=NAME,ARGS` per port, for testpmd.
 
@@ -79,7 +81,11 @@ fn main() -> std::io::Result<()> {
     if m.ports() == 2 {
         devices.push(("net_null0", "no-rx=1"));
     }
-    let toml = m.config(a.max_connections, workers, &devices);
+    let mut toml = m.config(a.max_connections, workers, &devices);
+    // A control socket of its own, so that this rvsd never meets another one's (the default
+    // path is shared by every rvsd on the machine).
+    let socket = std::fs::canonicalize(&a.dir)?.join("rvsd.sock");
+    toml += &format!("[control]\nsocket = \"{}\"\n", socket.display());
     std::fs::write(a.dir.join("rvsd.toml"), toml)?;
     for (d, args) in &devices {
         println!("vdev={d},{args}");
