@@ -105,6 +105,7 @@ def main():
     ap.add_argument("--duration", type=float, default=3.0)
     ap.add_argument("--flows", type=int, default=1024)
     ap.add_argument("--packets-per-flow", type=int, default=8)
+    ap.add_argument("--max-connections", type=int, default=1 << 20, help="rvsd max_connections")
     ap.add_argument("--scaling-methods", default="dr,nat", help="methods measured with 2 workers too ('' for none)")
     ap.add_argument("--csv", required=True, type=Path)
     ap.add_argument("--md", required=True, type=Path)
@@ -123,7 +124,8 @@ def main():
             d = a.work / f"{m}-w{workers}"
             out = subprocess.run(
                 [a.pcap_tool, "--method", m, "--flows", str(a.flows), "--packets-per-flow",
-                 str(a.packets_per_flow), "--workers", str(workers), "--dir", str(d)],
+                 str(a.packets_per_flow), "--workers", str(workers), "--max-connections",
+                 str(a.max_connections), "--dir", str(d)],
                 check=True, capture_output=True, text=True).stdout
             vdevs = [l.split("=", 1)[1] for l in out.splitlines() if l.startswith("vdev=")]
             setups[(m, workers)] = (d, vdevs)
@@ -183,7 +185,7 @@ def report(rows, a):
         "NAT and FullNAT transmit to a `net_null` port 1 (`no-rx=1`). The same devices, lcores and hugepages "
         "for testpmd and rvsd; programs interleaved within each run, the order rotating from run to run. "
         f"{a.runs} runs of {a.duration:g} s per program; rate = TX packets / seconds from the program's "
-        "'forwarding' line to SIGINT.",
+        f"'forwarding' line to SIGINT. rvsd: `max_connections = {a.max_connections}`.",
         "",
         "## One worker (EAL `--lcores 0@0,1@1`: main lcore on CPU 0, the forwarding lcore on CPU 1)",
         "",

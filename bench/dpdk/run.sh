@@ -7,8 +7,9 @@
 #   RUNS=3 DURATION=2 METHODS=dr,nat SCALING=dr bench/dpdk/run.sh   # quicker
 #
 # Knobs: RUNS, DURATION (s per program and run), METHODS, SCALING (methods also run with 2
-# workers; "" for none), FLOWS, PACKETS_PER_FLOW, PROFILE=0 (skip the perf profile of rvsd),
-# HUGEPAGES (2 MB pages to reserve, default 1024), OUT, TAG, CARGO_TARGET_DIR.
+# workers; "" for none), FLOWS, PACKETS_PER_FLOW, MAX_CONNECTIONS (rvsd's table), PROFILE=0 (skip the perf profile of rvsd),
+# MEASURE=0 (only the profile), HUGEPAGES (2 MB pages to reserve, default 1024), OUT, TAG,
+# CARGO_TARGET_DIR.
 # Needs: Debian's dpdk (dpdk-testpmd), python3; perf (linux-perf) for the profile.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,6 +20,7 @@ METHODS=${METHODS:-dr,nat,fullnat,tun}
 SCALING=${SCALING-dr,nat}
 FLOWS=${FLOWS:-1024}
 PACKETS_PER_FLOW=${PACKETS_PER_FLOW:-8}
+MAX_CONNECTIONS=${MAX_CONNECTIONS:-1048576}
 OUT=${OUT:-$ROOT/bench/results}
 TAG=${TAG:-dpdk}
 TESTPMD=${TESTPMD:-/usr/bin/dpdk-testpmd}
@@ -53,19 +55,21 @@ MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
 HYPER=$(lscpu 2>/dev/null | awk -F: '/Hypervisor vendor/ {gsub(/^ +/, "", $2); print $2}')
 DPDKV=$(dpkg-query -W -f '${Version}' dpdk 2>/dev/null || echo "?")
 CMD="bench/dpdk/run.sh"
-for v in RUNS DURATION METHODS SCALING FLOWS PACKETS_PER_FLOW; do
+for v in RUNS DURATION METHODS SCALING FLOWS PACKETS_PER_FLOW MAX_CONNECTIONS; do
     case $v in
-        RUNS) d=5 ;; DURATION) d=4 ;; METHODS) d=dr,nat,fullnat,tun ;; SCALING) d=dr,nat ;; FLOWS) d=1024 ;; PACKETS_PER_FLOW) d=8 ;;
+        RUNS) d=5 ;; DURATION) d=4 ;; METHODS) d=dr,nat,fullnat,tun ;; SCALING) d=dr,nat ;; FLOWS) d=1024 ;; PACKETS_PER_FLOW) d=8 ;; MAX_CONNECTIONS) d=1048576 ;;
     esac
     [ "${!v}" != "$d" ] && CMD="$v=${!v} $CMD"
 done
 HEADER="- machine: $(nproc) CPUs, $MODEL${HYPER:+ (virtual machine, $HYPER)}, Linux $(uname -r); shared with other work, load average at start: $LOAD\\n- DPDK $DPDKV (Debian), \`$TESTPMD\`; **hugepages**: $(awk '/HugePages_Total/ {print $2}' /proc/meminfo) x $(awk '/Hugepagesize/ {print $2 " " $3}' /proc/meminfo) reserved, both programs run with them (\`--in-memory\`, no \`--no-huge\`)\\n- commit: $COMMIT\\n- date: $START\\n- command: \`$CMD\`"
 
+if [ "${MEASURE:-1}" = 1 ]; then
 echo "rvsd vs testpmd: $RUNS runs x $DURATION s, methods $METHODS, scaling ${SCALING:-none} (load average $LOAD)" >&2
 timeout 1200 python3 bench/dpdk/run.py --rvsd "$RVSD" --pcap-tool "$PCAP" --testpmd "$TESTPMD" --work "$WORK" \
     --methods "$METHODS" --scaling-methods "$SCALING" --runs "$RUNS" --duration "$DURATION" \
-    --flows "$FLOWS" --packets-per-flow "$PACKETS_PER_FLOW" \
+    --flows "$FLOWS" --packets-per-flow "$PACKETS_PER_FLOW" --max-connections "$MAX_CONNECTIONS" \
     --csv "$OUT/$TAG.csv" --md "$OUT/$TAG.md" --header "$HEADER" --log "$WORK/run.log"
+fi
 
 # Where rvsd's worker spends its time: perf on the worker's CPU while rvsd forwards.
 if [ "${PROFILE:-1}" = 1 ] && command -v perf >/dev/null; then
@@ -75,23 +79,26 @@ if [ "${PROFILE:-1}" = 1 ] && command -v perf >/dev/null; then
         echo "# PMD (librte_net_pcap) symbols are unresolved addresses: Debian ships it stripped."
     } >"$PROF"
     for m in ${METHODS//,/ }; do
-        "$PCAP" --method "$m" --flows "$FLOWS" --packets-per-flow "$PACKETS_PER_FLOW" --dir "$WORK/prof-$m" >/dev/null
+        "$PCAP" --method "$m" --flows "$FLOWS" --packets-per-flow "$PACKETS_PER_FLOW" \
+            --max-connections "$MAX_CONNECTIONS" --dir "$WORK/prof-$m" >/dev/null
         timeout -k 5 30 "$RVSD" --config "$WORK/prof-$m/rvsd.toml" -- --lcores 0@0,1@1 --in-memory --no-pci --no-telemetry \
             --log-level lib.eal:error --file-prefix "rvsbenchprof$$" >"$WORK/prof-$m.log" 2>&1 &
         PID=$!
         for _ in $(seq 100); do grep -q "rvsd ready" "$WORK/prof-$m.log" && break; sleep 0.1; done
         sleep 1
-        perf record -q -e cpu-clock -p "$PID" -o "$WORK/perf-$m.data" -- sleep 3 >/dev/null 2>&1 || true
+        RPID=$(pgrep -P "$PID" | head -1 || true)
+        perf record -q -e cpu-clock -p "${RPID:-$PID}" -o "$WORK/perf-$m.data" -- sleep 3 >/dev/null 2>&1 || true
         kill -TERM "$PID"; wait "$PID" || true
         {
             echo; echo "## $m: share of the worker CPU's samples by DSO and symbol (top 25)"
             perf report -i "$WORK/perf-$m.data" --no-children --stdio --sort dso,symbol 2>/dev/null \
-                | grep -E '^ +[0-9]' | awk 'NR <= 25' | sed -E 's/( +-)+ *$//; s/ {2,}/  /g'
+                | grep -E '^ +[0-9]' | awk 'NR <= 25' | sed -E 's/( +-)+ *$//; s/ {2,}/  /g' || true
             echo; echo "## $m: by DSO"
             perf report -i "$WORK/perf-$m.data" --no-children --stdio --sort dso 2>/dev/null \
-                | grep -E '^ +[0-9]' | awk 'NR <= 8' | sed -E 's/( +-)* *$//; s/ {2,}/  /g'
+                | grep -E '^ +[0-9]' | awk 'NR <= 8' | sed -E 's/( +-)* *$//; s/ {2,}/  /g' || true
         } >>"$PROF"
     done
     echo "wrote $PROF" >&2
 fi
-echo "wrote $OUT/$TAG.md and $OUT/$TAG.csv" >&2
+[ "${MEASURE:-1}" = 1 ] && echo "wrote $OUT/$TAG.md and $OUT/$TAG.csv" >&2
+exit 0
