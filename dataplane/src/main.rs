@@ -97,6 +97,15 @@ fn main() -> ExitCode {
     }
 }
 
+/// Sets a stop flag when dropped.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 /// The kernel's name for a port's TAP device: `rvs-` and the port name, within the 15
 /// characters Linux allows.
 fn tap_name(port: &str) -> String {
@@ -251,6 +260,9 @@ fn run(
 
     let epoch = Instant::now();
     let mut joins = Vec::with_capacity(workers);
+    // Declared after `joins`, so dropped before it: any early return from here on tells the
+    // workers to stop before the joins wait for them (they would otherwise wait forever).
+    let _stop_workers = StopOnDrop(Arc::clone(&stop));
     let mut results = Vec::with_capacity(workers);
     for (w, &lcore) in lcores.iter().take(workers).enumerate() {
         let producers = |rings: &[Ring]| -> anyhow::Result<Vec<Option<dpdk::RingProducer>>> {
