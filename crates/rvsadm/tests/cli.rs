@@ -924,7 +924,16 @@ fn other_users_are_refused() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&d.dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     use std::os::unix::process::CommandExt;
-    let mut c = rvsadm_cmd(&d.path, &["-L", "-n"]);
+    // So must the binary: the build directory may sit under one only root can enter (a
+    // checkout in a 0700 temporary directory), so run a copy from the socket's directory.
+    let bin = d.dir.join("rvsadm");
+    std::fs::copy(env!("CARGO_BIN_EXE_rvsadm"), &bin).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut c = Command::new(&bin);
+    c.arg("--socket")
+        .arg(&d.path)
+        .args(["-L", "-n"])
+        .env_remove("RVS_SOCKET");
     c.uid(65534).gid(65534);
     let o = run_cmd(c, "");
     assert_eq!(o.status, 2, "{}", o.stderr);
