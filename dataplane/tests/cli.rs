@@ -2,10 +2,13 @@
 //! with exit status 2; `--check` validates without starting.
 
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn rvsd(config: &str, extra: &[&str]) -> (i32, String, String) {
-    let dir =
-        std::env::temp_dir().join(format!("rvsd-cli-{}-{}", std::process::id(), config.len()));
+    // One directory per call: the tests run in parallel threads of one process.
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("rvsd-cli-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("rvsd.toml");
     std::fs::write(&path, config).unwrap();
