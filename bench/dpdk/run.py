@@ -106,6 +106,10 @@ def main():
     ap.add_argument("--flows", type=int, default=1024)
     ap.add_argument("--packets-per-flow", type=int, default=8)
     ap.add_argument("--max-connections", type=int, default=1 << 20, help="rvsd max_connections")
+    ap.add_argument("--mbufs", type=int, default=0,
+                    help="mbufs of each program's pool (0: testpmd 16384, rvsd its own sizing); net_pcap's "
+                         "infinite_rx keeps the whole capture in that pool")
+    ap.add_argument("--mbuf-size", type=int, default=0, help="mbuf data room, headroom included (0: 2176)")
     ap.add_argument("--scaling-methods", default="dr,nat", help="methods measured with 2 workers too ('' for none)")
     ap.add_argument("--csv", required=True, type=Path)
     ap.add_argument("--md", required=True, type=Path)
@@ -128,6 +132,12 @@ def main():
                  str(a.max_connections), "--dir", str(d)],
                 check=True, capture_output=True, text=True).stdout
             vdevs = [l.split("=", 1)[1] for l in out.splitlines() if l.startswith("vdev=")]
+            # Top-level keys go before the first table of the generated configuration.
+            extra = (f"mbufs = {a.mbufs}\n" if a.mbufs else "") + \
+                (f"mbuf_data_room = {a.mbuf_size}\n" if a.mbuf_size else "")
+            if extra:
+                conf = d / "rvsd.toml"
+                conf.write_text(extra + conf.read_text())
             setups[(m, workers)] = (d, vdevs)
 
     programs = ["testpmd-io", "testpmd-macswap", "rvsd"]
@@ -151,7 +161,10 @@ def main():
                         cmd += ["--vdev", v]
                     cmd += ["--", f"--forward-mode={mode}", "--auto-start", "--stats-period", "1",
                             f"--nb-cores={workers}", f"--rxq={workers}", f"--txq={workers}",
-                            "--total-num-mbufs=16384", "--port-topology=" + ("loop" if ports == 1 else "paired")]
+                            f"--total-num-mbufs={a.mbufs or 16384}",
+                            "--port-topology=" + ("loop" if ports == 1 else "paired")]
+                    if a.mbuf_size:
+                        cmd.append(f"--mbuf-size={a.mbuf_size}")
                     secs, out = run_program(cmd, r"(?i)start (automatic )?packet forwarding", a.duration, log, a.work)
                     tx, drops = testpmd_tx(out), 0
                 mpps = tx / secs / 1e6

@@ -7,7 +7,9 @@
 #   RUNS=3 DURATION=2 METHODS=dr,nat SCALING=dr bench/dpdk/run.sh   # quicker
 #
 # Knobs: RUNS, DURATION (s per program and run), METHODS, SCALING (methods also run with 2
-# workers; "" for none), FLOWS, PACKETS_PER_FLOW, MAX_CONNECTIONS (rvsd's table), PROFILE=0 (skip the perf profile of rvsd),
+# workers; "" for none), FLOWS, PACKETS_PER_FLOW, MAX_CONNECTIONS (rvsd's table), MBUFS and MBUF_SIZE (both
+# programs' pools: a replay of FLOWS x PACKETS_PER_FLOW frames needs that many mbufs, e.g.
+# FLOWS=1000000 PACKETS_PER_FLOW=2 MBUFS=2200000 MBUF_SIZE=256 HUGEPAGES=2048), PROFILE=0 (skip the perf profile of rvsd),
 # MEASURE=0 (only the profile), HUGEPAGES (2 MB pages to reserve, default 1024), OUT, TAG,
 # CARGO_TARGET_DIR.
 # Needs: Debian's dpdk (dpdk-testpmd), python3; perf (linux-perf) for the profile.
@@ -21,6 +23,8 @@ SCALING=${SCALING-dr,nat}
 FLOWS=${FLOWS:-1024}
 PACKETS_PER_FLOW=${PACKETS_PER_FLOW:-8}
 MAX_CONNECTIONS=${MAX_CONNECTIONS:-1048576}
+MBUFS=${MBUFS:-0}
+MBUF_SIZE=${MBUF_SIZE:-0}
 OUT=${OUT:-$ROOT/bench/results}
 TAG=${TAG:-dpdk}
 TESTPMD=${TESTPMD:-/usr/bin/dpdk-testpmd}
@@ -55,9 +59,9 @@ MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
 HYPER=$(lscpu 2>/dev/null | awk -F: '/Hypervisor vendor/ {gsub(/^ +/, "", $2); print $2}')
 DPDKV=$(dpkg-query -W -f '${Version}' dpdk 2>/dev/null || echo "?")
 CMD="bench/dpdk/run.sh"
-for v in RUNS DURATION METHODS SCALING FLOWS PACKETS_PER_FLOW MAX_CONNECTIONS; do
+for v in RUNS DURATION METHODS SCALING FLOWS PACKETS_PER_FLOW MAX_CONNECTIONS MBUFS MBUF_SIZE; do
     case $v in
-        RUNS) d=5 ;; DURATION) d=4 ;; METHODS) d=dr,nat,fullnat,tun ;; SCALING) d=dr,nat ;; FLOWS) d=1024 ;; PACKETS_PER_FLOW) d=8 ;; MAX_CONNECTIONS) d=1048576 ;;
+        RUNS) d=5 ;; DURATION) d=4 ;; METHODS) d=dr,nat,fullnat,tun ;; SCALING) d=dr,nat ;; FLOWS) d=1024 ;; PACKETS_PER_FLOW) d=8 ;; MAX_CONNECTIONS) d=1048576 ;; MBUFS|MBUF_SIZE) d=0 ;;
     esac
     [ "${!v}" != "$d" ] && CMD="$v=${!v} $CMD"
 done
@@ -68,6 +72,7 @@ echo "rvsd vs testpmd: $RUNS runs x $DURATION s, methods $METHODS, scaling ${SCA
 timeout 1200 python3 bench/dpdk/run.py --rvsd "$RVSD" --pcap-tool "$PCAP" --testpmd "$TESTPMD" --work "$WORK" \
     --methods "$METHODS" --scaling-methods "$SCALING" --runs "$RUNS" --duration "$DURATION" \
     --flows "$FLOWS" --packets-per-flow "$PACKETS_PER_FLOW" --max-connections "$MAX_CONNECTIONS" \
+    --mbufs "$MBUFS" --mbuf-size "$MBUF_SIZE" \
     --csv "$OUT/$TAG.csv" --md "$OUT/$TAG.md" --header "$HEADER" --log "$WORK/run.log"
 fi
 
