@@ -25,6 +25,7 @@ pub mod persist;
 pub mod route;
 pub mod stats;
 pub mod steer;
+pub mod synproxy;
 pub mod worker;
 
 pub use buf::{Io, PacketBuf, VecBuf};

@@ -36,6 +36,7 @@ use crate::neigh::{Held, Neighbours};
 use crate::persist::Templates;
 use crate::stats::{DropReason, Stats};
 use crate::steer;
+use crate::synproxy::{self, Phase, Segment, SynOptions, Translate};
 
 mod v6;
 
@@ -120,6 +121,9 @@ pub struct ConnData<A = Ipv4Addr, K = FlowKey> {
     pub template: Option<K>,
     /// The real server's traffic slot.
     pub slot: u32,
+    /// SYN proxy: the handshake with the real server and the sequence translation
+    /// ([`Phase::Off`] for connections not made by the proxy).
+    pub syn: Translate,
 }
 
 /// An IPv6 connection's data.
@@ -234,6 +238,9 @@ enum Post {
     Toa(Ipv4Addr, u16),
     /// The IPv6 TOA option (FullNAT SYN), the TCP header at `.2` in the IPv6 packet.
     Toa6(Ipv6Addr, u16, usize),
+    /// SYN proxy: the frame becomes this segment (IPv4), then gets the TOA option when given
+    /// (the SYN to a FullNAT real server).
+    Build(Segment, Option<(Ipv4Addr, u16)>),
 }
 
 /// Parsed facts of a TCP/UDP packet the rest of the path needs.
@@ -302,6 +309,8 @@ trait Family: Sized + 'static {
     fn client_owner(a: Self::Addr, workers: u16) -> u16;
     /// The IP packet's length (as the traffic counters count bytes).
     fn ip_len(ip: &[u8]) -> u64;
+    /// The TCP segment of an IPv4 frame, for the SYN proxy (IPv4 only: `None` for IPv6).
+    fn segment_of(frame: &[u8]) -> Option<synproxy::Seen>;
     /// Rewrite the packet for its connection's method and direction; where it goes next.
     fn rewrite<B: PacketBuf>(
         w: &mut Worker<B>,
@@ -381,6 +390,9 @@ impl Family for V4 {
     fn ip_len(ip: &[u8]) -> u64 {
         ipv4::Packet::new_checked(ip).map_or(0, |p| u64::from(p.total_len()))
     }
+    fn segment_of(frame: &[u8]) -> Option<synproxy::Seen> {
+        synproxy::Seen::parse(frame)
+    }
     #[inline]
     fn rewrite<B: PacketBuf>(
         w: &mut Worker<B>,
@@ -456,6 +468,9 @@ impl Family for V6 {
     #[inline]
     fn ip_len(ip: &[u8]) -> u64 {
         ipv6::Packet::new_checked(ip).map_or(0, |p| 40 + u64::from(p.payload_len()))
+    }
+    fn segment_of(_frame: &[u8]) -> Option<synproxy::Seen> {
+        None
     }
     #[inline]
     fn rewrite<B: PacketBuf>(
@@ -730,6 +745,15 @@ impl<B: PacketBuf> Worker<B> {
                     }
                     Post::Toa(client, cport) => self.add_toa(&mut pkt, client, cport),
                     Post::Toa6(client, cport, at) => self.add_toa6(&mut pkt, at, client, cport),
+                    Post::Build(seg, toa) => {
+                        if !(pkt.set_len(seg.frame_len()) && seg.write(pkt.data_mut())) {
+                            self.stats.drop(DropReason::NoBuffer);
+                            return;
+                        }
+                        if let Some((client, cport)) = toa {
+                            self.add_toa(&mut pkt, client, cport);
+                        }
+                    }
                 }
                 self.stats.forwarded += 1;
                 self.transmit(now_ns, port, next_hop, pkt, io);
@@ -1218,6 +1242,9 @@ impl<B: PacketBuf> Worker<B> {
             Tcp(TcpState),
             Udp,
         }
+        if let Some(a) = self.synproxy_existing::<F>(now, id, dir, l4, frame) {
+            return a;
+        }
         let next = {
             let Some(e) = F::tables(self).conns.get_mut(id) else {
                 return Action::Drop(DropReason::NoConnection);
@@ -1293,7 +1320,64 @@ impl<B: PacketBuf> Worker<B> {
             lport: c.lport,
             slot: c.slot,
         };
+        let tr = c.syn;
+        if tr.phase == Phase::Established {
+            // SYN proxy: the two halves' sequence spaces differ by the cookie.
+            if let Some(seg) = frame.get_mut(ethernet::HEADER_LEN + l4.at..) {
+                match dir {
+                    Dir::Inbound => tr.inbound(seg),
+                    Dir::Outbound => tr.outbound(seg),
+                }
+            }
+        }
         self.forward::<F>(flow, dir, l4, frame)
+    }
+
+    /// SYN proxy, a connection whose real server has not finished its handshake with the
+    /// director (or retransmits its SYN-ACK): what becomes of the packet, or `None` for the
+    /// usual path.
+    fn synproxy_existing<F: Family>(
+        &mut self,
+        now: u64,
+        id: ConnId,
+        dir: Dir,
+        l4: L4<F::Key>,
+        frame: &mut [u8],
+    ) -> Option<Action> {
+        let phase = F::tables(self).conns.get(id)?.data.syn.phase;
+        if phase == Phase::Off {
+            return None;
+        }
+        let f = l4.tcp_flags;
+        let synack = f & (tcp::Flags::SYN | tcp::Flags::ACK | tcp::Flags::RST)
+            == tcp::Flags::SYN | tcp::Flags::ACK;
+        match (phase, dir) {
+            (Phase::AwaitSynAck, Dir::Inbound) => {
+                Some(Action::Drop(DropReason::SynproxyAwaitingServer))
+            }
+            (_, Dir::Outbound) if synack => Some(self.synproxy_synack::<F>(now, id, frame)),
+            (Phase::AwaitSynAck, Dir::Outbound) if f & tcp::Flags::RST != 0 => {
+                // The real server refuses: the client hears the reset, its sequence number
+                // put where the client expects the server's next one (cookie + 1).
+                let seq = F::segment_of(frame)?.seq;
+                let e = F::tables(self).conns.get_mut(id)?;
+                // established() takes the server's ISN: one before the reset's number.
+                e.data.syn.established(
+                    seq.wrapping_sub(1),
+                    &SynOptions {
+                        mss: 0,
+                        wscale: None,
+                        sack: false,
+                    },
+                );
+                self.stats.synproxy_server_resets += 1;
+                None
+            }
+            (Phase::AwaitSynAck, Dir::Outbound) => {
+                Some(Action::Drop(DropReason::SynproxyUnexpectedReply))
+            }
+            _ => None,
+        }
     }
 
     /// The real server `svc`'s scheduler picks for a new connection.
@@ -1321,19 +1405,58 @@ impl<B: PacketBuf> Worker<B> {
         frame: &mut [u8],
     ) -> Action {
         let (proto, src, sport, dst, dport) = F::parts(&l4.key);
+        let dir = Arc::clone(&self.dir);
+        let Some(svc) = dir.services.get(usize::from(si)) else {
+            return Action::Drop(DropReason::NoService);
+        };
+        // SYN proxy: a SYN is answered with a cookie; an ACK returning a valid one opens the
+        // connection as a SYN would, and its frame becomes the SYN to the real server.
+        let mut proxied: Option<(u32, SynOptions, Translate)> = None;
+        if svc.synproxy && proto == ipv4::protocol::TCP {
+            let f = l4.tcp_flags & (tcp::Flags::SYN | tcp::Flags::ACK | tcp::Flags::RST);
+            if f == tcp::Flags::SYN {
+                return self.synproxy_syn::<F>(now, l4, frame);
+            }
+            if f != tcp::Flags::ACK {
+                return Action::Drop(DropReason::NoConnection);
+            }
+            let Some(seen) = F::segment_of(frame) else {
+                return Action::Drop(DropReason::NoConnection);
+            };
+            let tuple = synproxy::Tuple {
+                client: src.into(),
+                cport: sport,
+                vip: dst.into(),
+                vport: dport,
+            };
+            let cookie = seen.ack.wrapping_sub(1);
+            let isn = seen.seq.wrapping_sub(1);
+            let Some(opts) = synproxy::check_cookie(&dir.synproxy_secret, &tuple, isn, cookie, now)
+            else {
+                return Action::Drop(DropReason::SynproxyBadCookie);
+            };
+            self.stats.synproxy_cookies_valid += 1;
+            if seen.payload_len > 0 {
+                // The SYN made of this frame carries no data: the client sends it again
+                // (DPVS would keep the frame until the real server answers).
+                self.stats.synproxy_ack_data_lost += 1;
+            }
+            let tr = Translate::new(cookie, seen.window, &opts);
+            proxied = Some((isn, opts, tr));
+        }
+        // The state machine sees the proxied connection open with its SYN to the real server.
+        let tcp_flags = match proxied {
+            Some(_) => tcp::Flags::SYN,
+            None => l4.tcp_flags,
+        };
         let state = if proto == ipv4::protocol::TCP {
             // IPVS schedules TCP only on a SYN (ip_vs_in → tcp_conn_schedule: th->syn && !rst).
-            let f = l4.tcp_flags;
-            if f & tcp::Flags::SYN == 0 || f & tcp::Flags::RST != 0 {
+            if tcp_flags & tcp::Flags::SYN == 0 || tcp_flags & tcp::Flags::RST != 0 {
                 return Action::Drop(DropReason::NoConnection);
             }
             State::Tcp(TcpState::None)
         } else {
             State::Udp
-        };
-        let dir = Arc::clone(&self.dir);
-        let Some(svc) = dir.services.get(usize::from(si)) else {
-            return Action::Drop(DropReason::NoService);
         };
         if self.scheds.get(usize::from(si)).is_none() {
             return Action::Drop(DropReason::NoService);
@@ -1424,7 +1547,7 @@ impl<B: PacketBuf> Worker<B> {
                 } else {
                     StateDir::InputOnly
                 };
-                State::Tcp(state::tcp_next_state(s, sdir, l4.tcp_flags))
+                State::Tcp(state::tcp_next_state(s, sdir, tcp_flags))
             }
             s => s,
         };
@@ -1471,6 +1594,7 @@ impl<B: PacketBuf> Worker<B> {
             alive: Arc::clone(&rs.alive),
             template,
             slot: rs.slot,
+            syn: proxied.map(|(_, _, tr)| tr).unwrap_or_default(),
         };
         if self.dir.drop_entry {
             let t = F::tables(self);
@@ -1496,7 +1620,139 @@ impl<B: PacketBuf> Worker<B> {
         // ip_vs_bind_dest: the new connection counts for its real server (and may set its
         // overload flag at the upper threshold).
         rs.counters.bind(active);
-        self.forward::<F>(flow, Dir::Inbound, l4, frame)
+        let action = self.forward::<F>(flow, Dir::Inbound, l4, frame);
+        match (proxied, action) {
+            (Some((isn, opts, tr)), Action::Forward { port, next_hop, .. }) => {
+                // The client's ACK, rewritten for the method, becomes the SYN the client would
+                // have sent: its ISN and the options its cookie kept (ip_vs_synproxy.c
+                // syn_proxy_send_rs_syn).
+                let Some(seen) = F::segment_of(frame) else {
+                    return Action::Drop(DropReason::NoConnection);
+                };
+                let toa = match (method, flow.client.into()) {
+                    (Method::FullNat, IpAddr::V4(c)) => Some((c, flow.cport)),
+                    _ => None,
+                };
+                let seg = Segment {
+                    src: seen.src,
+                    dst: seen.dst,
+                    ttl: seen.ttl,
+                    sport: seen.sport,
+                    dport: seen.dport,
+                    seq: isn,
+                    ack: 0,
+                    flags: tcp::Flags::SYN,
+                    window: tr.syn_window(),
+                    options: Some((opts, opts.wscale)),
+                };
+                Action::Forward {
+                    port,
+                    next_hop,
+                    post: Post::Build(seg, toa),
+                }
+            }
+            (_, action) => action,
+        }
+    }
+
+    /// SYN proxy: answer a client's SYN with a SYN-ACK from the VIP whose sequence number is
+    /// a cookie (RFC 4987 §3.6; ip_vs_synproxy.c syn_proxy_syn_rcv); nothing is kept.
+    fn synproxy_syn<F: Family>(&mut self, now: u64, l4: L4<F::Key>, frame: &[u8]) -> Action {
+        let (_, src, sport, dst, dport) = F::parts(&l4.key);
+        let Some(seen) = F::segment_of(frame) else {
+            return Action::Drop(DropReason::NoConnection);
+        };
+        let tuple = synproxy::Tuple {
+            client: src.into(),
+            cport: sport,
+            vip: dst.into(),
+            vport: dport,
+        };
+        let opts = seen.syn_options;
+        let cookie = synproxy::make_cookie(&self.dir.synproxy_secret, &tuple, seen.seq, &opts, now);
+        let kept = opts.rounded();
+        let seg = Segment {
+            src: seen.dst,
+            dst: seen.src,
+            ttl: 64,
+            sport: seen.dport,
+            dport: seen.sport,
+            seq: cookie,
+            ack: seen.seq.wrapping_add(1),
+            flags: tcp::Flags::SYN | tcp::Flags::ACK,
+            // The real server announces its own window with its first segment.
+            window: u16::MAX,
+            options: Some((kept, kept.wscale.map(|_| synproxy::DIRECTOR_WSCALE))),
+        };
+        match self.route_to(seen.src) {
+            Action::Forward { port, next_hop, .. } => {
+                self.stats.synproxy_cookies_sent += 1;
+                Action::Forward {
+                    port,
+                    next_hop,
+                    post: Post::Build(seg, None),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// SYN proxy: the real server's SYN-ACK (or a retransmission of it) to the director's
+    /// SYN. Record its ISN, so that its sequence numbers can be translated from now on, and
+    /// answer it with the ACK that completes its handshake; the client, established since its
+    /// own ACK, never sees it (ip_vs_synproxy.c syn_proxy_reuse_skb / ack to the RS).
+    fn synproxy_synack<F: Family>(&mut self, now: u64, id: ConnId, frame: &[u8]) -> Action {
+        let Some(seen) = F::segment_of(frame) else {
+            return Action::Drop(DropReason::SynproxyUnexpectedReply);
+        };
+        let timeouts = self.cfg.timeouts;
+        let t = F::tables(self);
+        let Some(e) = t.conns.get_mut(id) else {
+            return Action::Drop(DropReason::NoConnection);
+        };
+        let mut done = false;
+        let mut expiry = None;
+        if e.data.syn.phase == Phase::AwaitSynAck {
+            e.data.syn.established(seen.seq, &seen.syn_options);
+            // IPVS states as if both segments had passed: the RS's SYN-ACK (output), then
+            // the client's ACK (input) that the director sends in its name.
+            if let State::Tcp(cur) = e.state {
+                let n =
+                    state::tcp_next_state(cur, StateDir::Output, tcp::Flags::SYN | tcp::Flags::ACK);
+                let n = state::tcp_next_state(n, StateDir::Input, tcp::Flags::ACK);
+                e.state = State::Tcp(n);
+                set_active(&mut e.data, state::is_active(e.state));
+                expiry = Some(now.saturating_add(timeouts.tcp(n)));
+            }
+            done = true;
+        }
+        let window = e.data.syn.window_to_server(e.data.syn.client_window);
+        if let Some(x) = expiry {
+            t.conns.set_expiry(id, x);
+        }
+        if done {
+            self.stats.synproxy_handshakes += 1;
+        }
+        let seg = Segment {
+            src: seen.dst,
+            dst: seen.src,
+            ttl: 64,
+            sport: seen.dport,
+            dport: seen.sport,
+            seq: seen.ack,
+            ack: seen.seq.wrapping_add(1),
+            flags: tcp::Flags::ACK,
+            window,
+            options: None,
+        };
+        match self.route_to(seen.src) {
+            Action::Forward { port, next_hop, .. } => Action::Forward {
+                port,
+                next_hop,
+                post: Post::Build(seg, None),
+            },
+            other => other,
+        }
     }
 
     /// IPVS's drop_entry defence (ip_vs_random_dropentry): with the table full, a randomly
@@ -2024,13 +2280,14 @@ mod tests {
     /// Memory per connection, the part the engine decides: the table's entry (keys, state,
     /// expiry and `ConnData`). IPv4 entries stay as they were before IPv6 (addresses of the
     /// family's size, in a table of their own); IPv6 entries pay for 128-bit addresses.
-    /// The table adds 20 bytes of links and about 21 bytes of index per connection.
+    /// The SYN proxy's state (`Translate`) costs 8 bytes in both. The table adds 20 bytes of
+    /// links and about 21 bytes of index per connection.
     #[test]
     fn entry_sizes_per_family() {
         use std::mem::size_of;
-        assert_eq!(size_of::<ConnData>(), 56);
-        assert_eq!(size_of::<Option<Entry<ConnData, FlowKey>>>(), 96);
-        assert_eq!(size_of::<ConnData6>(), 120);
-        assert_eq!(size_of::<Option<Entry<ConnData6, FlowKey6>>>(), 208);
+        assert_eq!(size_of::<ConnData>(), 64);
+        assert_eq!(size_of::<Option<Entry<ConnData, FlowKey>>>(), 104);
+        assert_eq!(size_of::<ConnData6>(), 128);
+        assert_eq!(size_of::<Option<Entry<ConnData6, FlowKey6>>>(), 216);
     }
 }
