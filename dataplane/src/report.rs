@@ -70,6 +70,17 @@ pub fn render(ports: &[PortReport], engine: &Stats) -> String {
         engine.icmp_errors_sent,
         engine.wrong_worker
     );
+    if engine.synproxy_cookies_sent > 0 {
+        let _ = writeln!(
+            s,
+            "synproxy: cookies_sent {} cookies_valid {} handshakes {} server_resets {} ack_data_lost {}",
+            engine.synproxy_cookies_sent,
+            engine.synproxy_cookies_valid,
+            engine.synproxy_handshakes,
+            engine.synproxy_server_resets,
+            engine.synproxy_ack_data_lost
+        );
+    }
     let _ = writeln!(s, "drops: {} total", engine.total_drops());
     for (name, n) in engine.nonzero_drops() {
         let _ = writeln!(s, "  {name:<28} {n}");

@@ -110,8 +110,8 @@ pub enum DropReason {
     /// An ACK to a SYN-proxy service, without a connection, that does not return a cookie the
     /// director made for this client in the last two minutes (spoofed, or too late).
     SynproxyBadCookie,
-    /// A client segment of a proxied connection before its real server answered the
-    /// director's SYN (the client retransmits it).
+    /// A client segment of a proxied connection waiting for its real server's SYN-ACK, pushed
+    /// out by a newer one (the client retransmits it).
     SynproxyAwaitingServer,
     /// From a real server, before its handshake with the director completed, a segment other
     /// than the SYN-ACK or a reset.
@@ -273,6 +273,8 @@ pub struct Stats {
     /// SYN proxy: client ACKs that carried data, lost with the SYN made of them (the client
     /// retransmits it).
     pub synproxy_ack_data_lost: u64,
+    /// SYN proxy: client segments kept until their real server's SYN-ACK (then forwarded).
+    pub synproxy_held: u64,
     /// SYN proxy: real servers' SYN-ACKs answered by the director; translation starts.
     pub synproxy_handshakes: u64,
     /// SYN proxy: real servers' resets of the director's SYN, relayed to the client.
@@ -310,6 +312,7 @@ impl Default for Stats {
             synproxy_cookies_sent: 0,
             synproxy_cookies_valid: 0,
             synproxy_ack_data_lost: 0,
+            synproxy_held: 0,
             synproxy_handshakes: 0,
             synproxy_server_resets: 0,
             neighbour_held: 0,
@@ -359,6 +362,7 @@ impl Stats {
         self.synproxy_cookies_sent += o.synproxy_cookies_sent;
         self.synproxy_cookies_valid += o.synproxy_cookies_valid;
         self.synproxy_ack_data_lost += o.synproxy_ack_data_lost;
+        self.synproxy_held += o.synproxy_held;
         self.synproxy_handshakes += o.synproxy_handshakes;
         self.synproxy_server_resets += o.synproxy_server_resets;
         self.neighbour_held += o.neighbour_held;

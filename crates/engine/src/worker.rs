@@ -42,6 +42,9 @@ mod v6;
 
 use v6::{encapsulate6, send_neighbor_solicit};
 
+/// Client segments a worker keeps while their real servers answer the SYN proxy's SYN.
+const SYNPROXY_HELD: usize = 1024;
+
 /// Sizes and timeouts of one worker.
 #[derive(Clone, Debug)]
 pub struct WorkerConfig {
@@ -191,6 +194,10 @@ enum Action {
     },
     /// Taken in by the director itself (an ARP reply to our request), counted by its handler.
     Consumed,
+    /// SYN proxy: a client segment of this connection arrived before the real server's
+    /// SYN-ACK; keep it (one per connection, as DPVS keeps the client's first ACK/data
+    /// segment) and handle it again once the server's handshake is done.
+    SynproxyHold(ConnId),
     /// The IP packet is ready: route it to `next_hop` out of `port`, setting the MACs.
     Forward {
         port: PortIdx,
@@ -508,6 +515,13 @@ pub struct Worker<B> {
     ident: u16,
     /// The real server the packet being handled was sent to (for decisions).
     last_real: Option<(IpAddr, u16)>,
+    /// SYN proxy: client segments waiting for their real server's SYN-ACK, by connection
+    /// (slot = id modulo the length; a newer segment pushes an older one out, counted).
+    /// Allocated at start.
+    sp_held: Vec<Option<(ConnId, PortIdx, B)>>,
+    /// SYN proxy: the connection whose server handshake the packet being handled completed
+    /// (its held segment, if any, follows the director's ACK).
+    sp_release: Option<ConnId>,
     /// This worker's counters.
     pub stats: Stats,
 }
@@ -537,6 +551,8 @@ impl<B: PacketBuf> Worker<B> {
             now: 0,
             rng: 0x9e37_79b9_7f4a_7c15 ^ (u64::from(cfg.id) << 32 | 1),
             last_real: None,
+            sp_held: (0..SYNPROXY_HELD).map(|_| None).collect(),
+            sp_release: None,
             ident: 0,
             neigh,
             neigh6,
@@ -757,6 +773,22 @@ impl<B: PacketBuf> Worker<B> {
                 }
                 self.stats.forwarded += 1;
                 self.transmit(now_ns, port, next_hop, pkt, io);
+                if let Some(id) = self.sp_release.take() {
+                    self.release_held(now_ns, id, io);
+                }
+            }
+            Action::SynproxyHold(id) => {
+                let slot = id.as_u32() as usize % SYNPROXY_HELD;
+                if let Some(held) = self.sp_held.get_mut(slot) {
+                    if held.replace((id, port, pkt)).is_some() {
+                        // An older segment (a retransmission, or another connection's) gives
+                        // way; its client sends it again.
+                        self.stats.drop(DropReason::SynproxyAwaitingServer);
+                    }
+                    self.stats.synproxy_held += 1;
+                } else {
+                    self.stats.drop(DropReason::SynproxyAwaitingServer);
+                }
             }
             Action::IcmpError {
                 msg_type,
@@ -773,6 +805,23 @@ impl<B: PacketBuf> Worker<B> {
             Action::Consumed => {
                 let _ = io.exception(port, pkt);
             }
+        }
+    }
+
+    /// SYN proxy: the held client segment of connection `id`, if any, goes through the engine
+    /// again now that the connection translates (as a frame received now on its port).
+    fn release_held(&mut self, now_ns: u64, id: ConnId, io: &mut impl Io<B>) {
+        let slot = id.as_u32() as usize % SYNPROXY_HELD;
+        let Some(held) = self.sp_held.get_mut(slot) else {
+            return;
+        };
+        if held.as_ref().is_none_or(|(h, _, _)| *h != id) {
+            return;
+        }
+        if let Some((_, port, pkt)) = held.take() {
+            // Counted once as received, when it first arrived.
+            self.stats.rx_frames -= 1;
+            self.handle(now_ns, port, pkt, io);
         }
     }
 
@@ -1352,9 +1401,7 @@ impl<B: PacketBuf> Worker<B> {
         let synack = f & (tcp::Flags::SYN | tcp::Flags::ACK | tcp::Flags::RST)
             == tcp::Flags::SYN | tcp::Flags::ACK;
         match (phase, dir) {
-            (Phase::AwaitSynAck, Dir::Inbound) => {
-                Some(Action::Drop(DropReason::SynproxyAwaitingServer))
-            }
+            (Phase::AwaitSynAck, Dir::Inbound) => Some(Action::SynproxyHold(id)),
             (_, Dir::Outbound) if synack => Some(self.synproxy_synack::<F>(now, id, frame)),
             (Phase::AwaitSynAck, Dir::Outbound) if f & tcp::Flags::RST != 0 => {
                 // The real server refuses: the client hears the reset, its sequence number
@@ -1732,6 +1779,7 @@ impl<B: PacketBuf> Worker<B> {
         }
         if done {
             self.stats.synproxy_handshakes += 1;
+            self.sp_release = Some(id);
         }
         let seg = Segment {
             src: seen.dst,

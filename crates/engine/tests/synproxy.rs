@@ -308,7 +308,7 @@ fn handshake_and_data(method: &str) {
     );
     assert_eq!(w.stats.synproxy_cookies_valid, 1);
 
-    // Client data before the real server answered: dropped, counted, retransmitted later.
+    // Client data before the real server answered: kept until it does (as DPVS).
     let early = Seg {
         seq: CLIENT_ISN.wrapping_add(1),
         ack: Some(cookie.wrapping_add(1)),
@@ -316,7 +316,7 @@ fn handshake_and_data(method: &str) {
         ..Seg::default()
     };
     assert!(feed(&mut w, &mut io, 2 * SEC, OUT, &early.build()).is_empty());
-    assert_eq!(w.stats.drops_of(DropReason::SynproxyAwaitingServer), 1);
+    assert_eq!(w.stats.synproxy_held, 1);
 
     // The real server's SYN-ACK (window scale 9) → the director's ACK to it, nothing to the
     // client.
@@ -338,8 +338,17 @@ fn handshake_and_data(method: &str) {
         ..Seg::default()
     };
     let synack = synack.build();
-    let f = one(feed(&mut w, &mut io, 3 * SEC, IN, &synack), IN);
+    let mut out = feed(&mut w, &mut io, 3 * SEC, IN, &synack);
+    assert_eq!(out.len(), 2, "the ACK, then the held data");
+    let held = one(out.split_off(1), IN);
+    let f = one(out, IN);
     assert_eq!(&f[0..6], &RS1_MAC);
+    let (s, t, payload) = tcp_of(&held);
+    assert_eq!((s.src, s.sport), (lip, lport));
+    assert_eq!((s.dst, s.dport), (ip("198.18.1.10"), 8080));
+    assert_eq!(t.sequence_number, CLIENT_ISN.wrapping_add(1));
+    assert_eq!(t.acknowledgment_number, SERVER_ISN.wrapping_add(1));
+    assert_eq!(payload, b"early");
     let (s, t, _) = tcp_of(&f);
     assert_eq!((s.src, s.sport), (lip, lport));
     assert_eq!((s.dst, s.dport), (ip("198.18.1.10"), 8080));
@@ -434,12 +443,8 @@ fn handshake_and_data(method: &str) {
     assert_eq!(t.acknowledgment_number, CLIENT_ISN.wrapping_add(19));
     assert_eq!(t.window_size, 4000, "1000 << 9 >> 7");
     assert_eq!(payload, b"HTTP/1.0 200 OK\r\n\r\n");
-    assert_eq!(
-        w.stats.total_drops(),
-        1,
-        "only the early data: {:?}",
-        w.stats
-    );
+    assert_eq!(w.stats.total_drops(), 0, "{:?}", w.stats);
+    assert_eq!(w.stats.rx_frames, 7, "each of the 7 frames counted once");
 }
 
 #[test]
@@ -632,7 +637,10 @@ fn server_reset_reaches_the_client_and_silence_times_out() {
         ..Seg::default()
     };
     one(feed(&mut w, &mut io, SEC, OUT, &ack.build()), IN);
+    // Retransmissions wait, one at a time: the newer pushes the older out.
     assert!(feed(&mut w, &mut io, 2 * SEC, OUT, &ack.build()).is_empty());
+    assert!(feed(&mut w, &mut io, 3 * SEC, OUT, &ack.build()).is_empty());
+    assert_eq!(w.stats.synproxy_held, 2);
     assert_eq!(w.stats.drops_of(DropReason::SynproxyAwaitingServer), 1);
     let waiting = w
         .conns()
