@@ -73,9 +73,10 @@ pub fn render(ports: &[PortReport], engine: &Stats) -> String {
     if engine.synproxy_cookies_sent > 0 {
         let _ = writeln!(
             s,
-            "synproxy: cookies_sent {} cookies_valid {} handshakes {} server_resets {} ack_data_lost {}",
+            "synproxy: cookies_sent {} cookies_valid {} held {} handshakes {} server_resets {} ack_data_lost {}",
             engine.synproxy_cookies_sent,
             engine.synproxy_cookies_valid,
+            engine.synproxy_held,
             engine.synproxy_handshakes,
             engine.synproxy_server_resets,
             engine.synproxy_ack_data_lost
