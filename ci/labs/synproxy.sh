@@ -95,7 +95,9 @@ grep -E '^(engine|synproxy|drops|  )' "$RVSD_LOG" || true
 
 cookies="$(sed -n 's/^synproxy: cookies_sent \([0-9]*\) .*/\1/p' <<<"$report" | tail -n 1)"
 created="$(sed -n 's/^engine: .* conns_created \([0-9]*\) .*/\1/p' <<<"$report" | tail -n 1)"
-[ -n "$cookies" ] && [ -n "$created" ] || die "no synproxy/engine counters in the rvsd log"
+if [ -z "$cookies" ] || [ -z "$created" ]; then
+    die "no synproxy/engine counters in the rvsd log"
+fi
 log "cookies sent $cookies for $sent spoofed SYNs and 11 curls; connections created $created"
 # af_packet may lose some of the flood on the way in; most of it must have been answered.
 [ "$cookies" -ge $((sent * 9 / 10)) ] || die "only $cookies cookies for $sent spoofed SYNs"

@@ -18,6 +18,14 @@
 //! timestamp clock across the real server's. Window scaling is: the director announces
 //! [`DIRECTOR_WSCALE`] and rescales the window fields whenever the real server's scale
 //! differs (see [`Translate`]).
+//!
+//! A client segment that arrives while the real server has not answered the director's SYN
+//! is kept (one per connection, as DPVS keeps the client's first ACK/data) and handled again
+//! once it has. Not done: IPv6 (the configuration refuses it), DR and TUN real servers (their
+//! replies bypass the director), data carried by the cookie ACK itself (that frame becomes the
+//! SYN; the client sends the data again), sequence numbers quoted inside relayed ICMP errors,
+//! and retransmitting the SYN to a silent real server (the connection times out in SYN_RECV
+//! as IPVS's do; the client then times out too).
 
 use std::net::{IpAddr, Ipv4Addr};
 
