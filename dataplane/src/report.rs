@@ -73,10 +73,11 @@ pub fn render(ports: &[PortReport], engine: &Stats) -> String {
     if engine.synproxy_cookies_sent > 0 {
         let _ = writeln!(
             s,
-            "synproxy: cookies_sent {} cookies_valid {} held {} handshakes {} server_resets {} ack_data_lost {}",
+            "synproxy: cookies_sent {} cookies_valid {} held {} syn_resent {} handshakes {} server_resets {} ack_data_lost {}",
             engine.synproxy_cookies_sent,
             engine.synproxy_cookies_valid,
             engine.synproxy_held,
+            engine.synproxy_syn_resent,
             engine.synproxy_handshakes,
             engine.synproxy_server_resets,
             engine.synproxy_ack_data_lost

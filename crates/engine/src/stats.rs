@@ -275,6 +275,8 @@ pub struct Stats {
     pub synproxy_ack_data_lost: u64,
     /// SYN proxy: client segments kept until their real server's SYN-ACK (then forwarded).
     pub synproxy_held: u64,
+    /// SYN proxy: SYNs sent to a real server again, on a client's retransmission.
+    pub synproxy_syn_resent: u64,
     /// SYN proxy: real servers' SYN-ACKs answered by the director; translation starts.
     pub synproxy_handshakes: u64,
     /// SYN proxy: real servers' resets of the director's SYN, relayed to the client.
@@ -313,6 +315,7 @@ impl Default for Stats {
             synproxy_cookies_valid: 0,
             synproxy_ack_data_lost: 0,
             synproxy_held: 0,
+            synproxy_syn_resent: 0,
             synproxy_handshakes: 0,
             synproxy_server_resets: 0,
             neighbour_held: 0,
@@ -363,6 +366,7 @@ impl Stats {
         self.synproxy_cookies_valid += o.synproxy_cookies_valid;
         self.synproxy_ack_data_lost += o.synproxy_ack_data_lost;
         self.synproxy_held += o.synproxy_held;
+        self.synproxy_syn_resent += o.synproxy_syn_resent;
         self.synproxy_handshakes += o.synproxy_handshakes;
         self.synproxy_server_resets += o.synproxy_server_resets;
         self.neighbour_held += o.neighbour_held;

@@ -23,9 +23,9 @@
 //! is kept (one per connection, as DPVS keeps the client's first ACK/data) and handled again
 //! once it has. Not done: IPv6 (the configuration refuses it), DR and TUN real servers (their
 //! replies bypass the director), data carried by the cookie ACK itself (that frame becomes the
-//! SYN; the client sends the data again), sequence numbers quoted inside relayed ICMP errors,
-//! and retransmitting the SYN to a silent real server (the connection times out in SYN_RECV
-//! as IPVS's do; the client then times out too).
+//! SYN; the client sends the data again) and sequence numbers quoted inside relayed ICMP
+//! errors. A silent real server gets the SYN again each time the client retransmits; if it
+//! never answers, the connection times out in SYN_RECV as IPVS's do.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -220,6 +220,11 @@ pub fn check_cookie(
         now.checked_sub(1)?
     };
     (mac(secret, t, isn, slot, bits) == cookie >> 8).then(|| SynOptions::decode(bits & 0x7f))
+}
+
+/// The options a valid cookie carries (for a SYN sent again to the real server).
+pub fn cookie_options(cookie: u32) -> SynOptions {
+    SynOptions::decode(cookie as u8 & 0x7f)
 }
 
 /// SipHash-2-4 (Aumasson and Bernstein, 2012) of `msg` under `key`.

@@ -197,7 +197,7 @@ enum Action {
     /// SYN proxy: a client segment of this connection arrived before the real server's
     /// SYN-ACK; keep it (one per connection, as DPVS keeps the client's first ACK/data
     /// segment) and handle it again once the server's handshake is done.
-    SynproxyHold(ConnId),
+    SynproxyHold(ConnId, Option<Resend>),
     /// The IP packet is ready: route it to `next_hop` out of `port`, setting the MACs.
     Forward {
         port: PortIdx,
@@ -230,6 +230,16 @@ struct Flow<A> {
     lip: A,
     lport: u16,
     slot: u32,
+}
+
+/// SYN proxy: the SYN to send the real server again, should a held client segment turn out
+/// to be a retransmission (the first SYN or the server's answer was lost).
+#[derive(Clone, Copy, Debug)]
+struct Resend {
+    syn: Segment,
+    toa: Option<(Ipv4Addr, u16)>,
+    port: PortIdx,
+    next_hop: IpAddr,
 }
 
 /// Changes to a forwarded frame that need its buffer, not just its bytes.
@@ -777,17 +787,25 @@ impl<B: PacketBuf> Worker<B> {
                     self.release_held(now_ns, id, io);
                 }
             }
-            Action::SynproxyHold(id) => {
+            Action::SynproxyHold(id, resend) => {
                 let slot = id.as_u32() as usize % SYNPROXY_HELD;
-                if let Some(held) = self.sp_held.get_mut(slot) {
-                    if held.replace((id, port, pkt)).is_some() {
-                        // An older segment (a retransmission, or another connection's) gives
-                        // way; its client sends it again.
-                        self.stats.drop(DropReason::SynproxyAwaitingServer);
-                    }
-                    self.stats.synproxy_held += 1;
-                } else {
+                let Some(held) = self.sp_held.get_mut(slot) else {
                     self.stats.drop(DropReason::SynproxyAwaitingServer);
+                    return;
+                };
+                let older = held.replace((id, port, pkt));
+                self.stats.synproxy_held += 1;
+                if let Some((older_id, _, _)) = older {
+                    // An older segment (a retransmission, or another connection's) gives
+                    // way; its client sends it again.
+                    self.stats.drop(DropReason::SynproxyAwaitingServer);
+                    if older_id == id {
+                        // The client retransmits: the SYN or the server's SYN-ACK may have
+                        // been lost; send the SYN again (DPVS syn_proxy retries likewise).
+                        if let Some(r) = resend {
+                            self.synproxy_resend(now_ns, r, io);
+                        }
+                    }
                 }
             }
             Action::IcmpError {
@@ -806,6 +824,30 @@ impl<B: PacketBuf> Worker<B> {
                 let _ = io.exception(port, pkt);
             }
         }
+    }
+
+    /// SYN proxy: send the real server the SYN again, in a buffer of its own.
+    fn synproxy_resend(&mut self, now_ns: u64, r: Resend, io: &mut impl Io<B>) {
+        let Some(mut pkt) = io.alloc() else {
+            self.stats.drop(DropReason::NoBuffer);
+            return;
+        };
+        if !pkt.set_len(r.syn.frame_len()) {
+            self.stats.drop(DropReason::NoBuffer);
+            return;
+        }
+        let data = pkt.data_mut();
+        data[..ethernet::HEADER_LEN].fill(0);
+        data[12..14].copy_from_slice(&ethernet::ethertype::IPV4.to_be_bytes());
+        if !r.syn.write(data) {
+            self.stats.drop(DropReason::NoBuffer);
+            return;
+        }
+        if let Some((client, cport)) = r.toa {
+            self.add_toa(&mut pkt, client, cport);
+        }
+        self.stats.synproxy_syn_resent += 1;
+        self.transmit(now_ns, r.port, r.next_hop, pkt, io);
     }
 
     /// SYN proxy: the held client segment of connection `id`, if any, goes through the engine
@@ -1382,6 +1424,46 @@ impl<B: PacketBuf> Worker<B> {
         self.forward::<F>(flow, dir, l4, frame)
     }
 
+    /// SYN proxy: the SYN the real server of connection `id` was sent, rebuilt from the
+    /// connection and the client segment in `frame` (its sequence number less one is the
+    /// client's ISN; the cookie holds the options). IPv4 only.
+    fn synproxy_syn_again<F: Family>(&mut self, id: ConnId, frame: &[u8]) -> Option<Resend> {
+        let seen = F::segment_of(frame)?;
+        let e = F::tables(self).conns.get(id)?;
+        let c = &e.data;
+        let (_, client, cport, _, _) = F::parts(&e.in_key);
+        let (IpAddr::V4(client), IpAddr::V4(rip)) = (client.into(), c.rip.into()) else {
+            return None;
+        };
+        let (src, sport, toa) = match (c.method, c.lip.into()) {
+            (Method::FullNat, IpAddr::V4(lip)) => (lip, c.lport, Some((client, cport))),
+            _ => (client, cport, None),
+        };
+        let opts = synproxy::cookie_options(c.syn.delta);
+        let (rport, window) = (c.rport, c.syn.syn_window());
+        let syn = Segment {
+            src,
+            dst: rip,
+            ttl: 64,
+            sport,
+            dport: rport,
+            seq: seen.seq.wrapping_sub(1),
+            ack: 0,
+            flags: tcp::Flags::SYN,
+            window,
+            options: Some((opts, opts.wscale)),
+        };
+        match self.route_to(rip) {
+            Action::Forward { port, next_hop, .. } => Some(Resend {
+                syn,
+                toa,
+                port,
+                next_hop,
+            }),
+            _ => None,
+        }
+    }
+
     /// SYN proxy, a connection whose real server has not finished its handshake with the
     /// director (or retransmits its SYN-ACK): what becomes of the packet, or `None` for the
     /// usual path.
@@ -1401,7 +1483,10 @@ impl<B: PacketBuf> Worker<B> {
         let synack = f & (tcp::Flags::SYN | tcp::Flags::ACK | tcp::Flags::RST)
             == tcp::Flags::SYN | tcp::Flags::ACK;
         match (phase, dir) {
-            (Phase::AwaitSynAck, Dir::Inbound) => Some(Action::SynproxyHold(id)),
+            (Phase::AwaitSynAck, Dir::Inbound) => {
+                let resend = self.synproxy_syn_again::<F>(id, frame);
+                Some(Action::SynproxyHold(id, resend))
+            }
             (_, Dir::Outbound) if synack => Some(self.synproxy_synack::<F>(now, id, frame)),
             (Phase::AwaitSynAck, Dir::Outbound) if f & tcp::Flags::RST != 0 => {
                 // The real server refuses: the client hears the reset, its sequence number

@@ -317,6 +317,22 @@ fn handshake_and_data(method: &str) {
     };
     assert!(feed(&mut w, &mut io, 2 * SEC, OUT, &early.build()).is_empty());
     assert_eq!(w.stats.synproxy_held, 1);
+    // Sent again (the client's retransmission): kept in place of the first, and the real
+    // server gets the SYN again, as the first (with TOA for FullNAT).
+    let f = one(feed(&mut w, &mut io, 2 * SEC, OUT, &early.build()), IN);
+    let (s2, t2, _) = tcp_of(&f);
+    assert_eq!(
+        (s2.src, s2.sport, s2.dst, s2.dport),
+        (s.src, s.sport, s.dst, s.dport)
+    );
+    assert!(t2.syn && !t2.ack);
+    assert_eq!(t2.sequence_number, CLIENT_ISN);
+    assert_eq!(
+        t2.options.as_slice(),
+        t.options.as_slice(),
+        "the same options"
+    );
+    assert_eq!(w.stats.synproxy_syn_resent, 1);
 
     // The real server's SYN-ACK (window scale 9) → the director's ACK to it, nothing to the
     // client.
@@ -443,8 +459,13 @@ fn handshake_and_data(method: &str) {
     assert_eq!(t.acknowledgment_number, CLIENT_ISN.wrapping_add(19));
     assert_eq!(t.window_size, 4000, "1000 << 9 >> 7");
     assert_eq!(payload, b"HTTP/1.0 200 OK\r\n\r\n");
-    assert_eq!(w.stats.total_drops(), 0, "{:?}", w.stats);
-    assert_eq!(w.stats.rx_frames, 7, "each of the 7 frames counted once");
+    assert_eq!(
+        w.stats.drops_of(DropReason::SynproxyAwaitingServer),
+        1,
+        "the first copy of the early data gave way"
+    );
+    assert_eq!(w.stats.total_drops(), 1, "{:?}", w.stats);
+    assert_eq!(w.stats.rx_frames, 8, "each of the 8 frames counted once");
 }
 
 #[test]
@@ -637,9 +658,27 @@ fn server_reset_reaches_the_client_and_silence_times_out() {
         ..Seg::default()
     };
     one(feed(&mut w, &mut io, SEC, OUT, &ack.build()), IN);
-    // Retransmissions wait, one at a time: the newer pushes the older out.
+    // Client segments wait, one at a time: the newer pushes the older out, and a client
+    // retransmitting sends the real server the SYN again.
     assert!(feed(&mut w, &mut io, 2 * SEC, OUT, &ack.build()).is_empty());
-    assert!(feed(&mut w, &mut io, 3 * SEC, OUT, &ack.build()).is_empty());
+    let f = one(feed(&mut w, &mut io, 3 * SEC, OUT, &ack.build()), IN);
+    let (s, t, _) = tcp_of(&f);
+    assert_eq!((s.src, s.sport), (ip("198.18.0.2"), 40001));
+    assert_eq!((s.dst, s.dport), (ip("198.18.1.10"), 8080));
+    assert!(t.syn && !t.ack);
+    assert_eq!(t.sequence_number, CLIENT_ISN);
+    assert_eq!(
+        options_of(&t),
+        vec![
+            TcpOptionElement::MaximumSegmentSize(1460),
+            TcpOptionElement::Noop,
+            TcpOptionElement::WindowScale(8),
+            TcpOptionElement::Noop,
+            TcpOptionElement::Noop,
+            TcpOptionElement::SelectiveAcknowledgementPermitted,
+        ]
+    );
+    assert_eq!(w.stats.synproxy_syn_resent, 1);
     assert_eq!(w.stats.synproxy_held, 2);
     assert_eq!(w.stats.drops_of(DropReason::SynproxyAwaitingServer), 1);
     let waiting = w
