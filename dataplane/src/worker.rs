@@ -219,6 +219,13 @@ pub fn run(setup: WorkerSetup) -> i32 {
     let me = cfg.id;
     let workers = cfg.workers;
     let mut engine: Worker<Pkt> = Worker::new(Arc::clone(&director), cfg);
+    tracing::info!(
+        worker = me,
+        ipv4_connections = engine.conns().capacity(),
+        ipv6_connections = engine.conns6().capacity(),
+        table_mib = engine.table_memory_bytes() as f64 / (1 << 20) as f64,
+        "connection tables allocated"
+    );
     let mut tx: Vec<TxPort> = tx
         .into_iter()
         .map(|queue| TxPort {
@@ -261,6 +268,8 @@ pub fn run(setup: WorkerSetup) -> i32 {
                 taps: &mut taps,
                 pool: &pool,
             };
+            // Start every frame's connection-table loads before handling the first one.
+            engine.prefetch(burst.iter().map(|m| m.data()));
             for m in burst.drain() {
                 let owner = if workers > 1 {
                     steer::owner(&director, m.data(), workers, me)
@@ -321,6 +330,7 @@ pub fn run(setup: WorkerSetup) -> i32 {
                 taps: &mut taps,
                 pool: &pool,
             };
+            engine.prefetch(burst.iter().map(|m| m.data()));
             for m in burst.drain() {
                 match port_index.get(usize::from(m.port())).copied().flatten() {
                     Some(port) => engine.handle(now, port, Pkt(m), &mut io),

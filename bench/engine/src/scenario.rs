@@ -205,6 +205,10 @@ pub struct Scenario {
     pub pool: Pool,
     /// Where its frames go.
     pub sink: SinkIo,
+    /// Whether [`Self::run`] lets the engine prefetch each burst's connections first
+    /// (`Worker::prefetch`, as rvsd does); `RVS_BENCH_PREFETCH=0` turns it off to measure the
+    /// difference in one build.
+    pub prefetch: bool,
     epoch: Instant,
     offset_ns: u64,
 }
@@ -236,6 +240,7 @@ impl Scenario {
             worker: Worker::new(Arc::new(dir), wc),
             sink: SinkIo::new(pool.clone()),
             pool,
+            prefetch: std::env::var("RVS_BENCH_PREFETCH").map_or(true, |v| v != "0"),
             epoch: Instant::now(),
             offset_ns: 0,
         }
@@ -259,6 +264,9 @@ impl Scenario {
     pub fn run(&mut self, port: PortIdx, frames: &[Frame]) {
         for burst in frames.chunks(BURST) {
             let now = self.now();
+            if self.prefetch {
+                self.worker.prefetch(burst.iter().map(|f| &f[..]));
+            }
             for f in burst {
                 if let Some(b) = self.pool.get(f) {
                     self.worker.handle(now, port, b, &mut self.sink);

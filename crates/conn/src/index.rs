@@ -122,6 +122,28 @@ impl FlowIndex {
         None
     }
 
+    /// Load the home bucket of hash `h` (see [`crate::ConnTable::prefetch`]); returns a word of
+    /// it so that the load is not optimised away.
+    #[inline]
+    pub(crate) fn touch(&self, h: u64) -> u32 {
+        let (b, _) = self.locate(h);
+        self.buckets.get(b).map_or(0, |bucket| bucket.overflow)
+    }
+
+    /// The first value in the home bucket of `h` whose signature matches, without confirming
+    /// the key: the slab entry a lookup will most likely read.
+    #[inline]
+    pub(crate) fn first_candidate(&self, h: u64) -> Option<u32> {
+        let (b, sig) = self.locate(h);
+        let bucket = self.buckets.get(b)?;
+        bucket
+            .sig
+            .iter()
+            .zip(bucket.val.iter())
+            .find(|(&s, _)| s == sig)
+            .map(|(_, &v)| v)
+    }
+
     /// Stores `val` under hash `h` (the caller has checked the key is absent). Returns the home
     /// bucket, which [`FlowIndex::remove`] needs, or `None` if no bucket has room (cannot happen
     /// within the sizing of [`FlowIndex::new`]).

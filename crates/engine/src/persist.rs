@@ -196,7 +196,17 @@ impl<K: Key> Templates<K> {
         }
     }
 
-    /// Templates alive.
+    /// Templates the table can hold (0 until the worker has a persistent service).
+    pub fn capacity(&self) -> usize {
+        self.table.capacity()
+    }
+
+    /// Bytes the table holds.
+    pub fn memory_bytes(&self) -> usize {
+        self.table.memory_bytes()
+    }
+
+    /// Templates held now.
     pub fn len(&self) -> usize {
         self.table.len()
     }

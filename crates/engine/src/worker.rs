@@ -280,7 +280,9 @@ impl<F: Family> Tables<F> {
     fn new(max_connections: usize, cfg: &WorkerConfig) -> Tables<F> {
         Tables {
             conns: ConnTable::with_capacity(max_connections),
-            templates: Templates::new(max_connections),
+            // Allocated by `prepare_templates` when a persistent service appears: most
+            // directors have none, and the table is as large as the connection table.
+            templates: Templates::new(0),
             lips: LipPool::new(cfg.id, cfg.workers),
         }
     }
@@ -572,7 +574,26 @@ impl<B: PacketBuf> Worker<B> {
             stats: Stats::default(),
         };
         w.prepare_ipv6();
+        w.prepare_templates();
         w
+    }
+
+    /// Allocate a family's persistence-template table (as large as its connection table: a
+    /// template is made with a connection) the first time the director has a persistent
+    /// service of that family (allocates: configuration time only).
+    fn prepare_templates(&mut self) {
+        let persistent = |v6: bool| {
+            self.dir
+                .services
+                .iter()
+                .any(|s| s.persistence_ns > 0 && s.is_ipv6() == v6)
+        };
+        if persistent(false) && self.t4.templates.capacity() == 0 {
+            self.t4.templates = Templates::new(self.t4.conns.capacity());
+        }
+        if persistent(true) && self.t6.templates.capacity() == 0 {
+            self.t6.templates = Templates::new(self.t6.conns.capacity());
+        }
     }
 
     /// Allocate the IPv6 tables the first time the director has an IPv6 service, and make its
@@ -638,6 +659,7 @@ impl<B: PacketBuf> Worker<B> {
         self.cfg.timeouts = new.timeouts;
         self.dir = new;
         self.prepare_ipv6();
+        self.prepare_templates();
     }
 
     /// Change the connection timeouts (`ipvsadm --set`); existing connections keep their
@@ -691,6 +713,45 @@ impl<B: PacketBuf> Worker<B> {
     /// service).
     pub fn conns6(&self) -> &ConnTable<ConnData6, FlowKey6> {
         &self.t6.conns
+    }
+
+    /// Start loading the connection-table memory a burst of frames will need, before handling
+    /// them one by one with [`Worker::handle`]: with many connections each lookup otherwise
+    /// waits for its own cache and TLB misses in turn (see `ConnTable::prefetch`). Only
+    /// reads; a frame it cannot parse is skipped here and judged by `handle`.
+    pub fn prefetch<'a>(&self, frames: impl IntoIterator<Item = &'a [u8]>) {
+        const CHUNK: usize = 32;
+        let none = FlowKey {
+            proto: 0,
+            src: Ipv4Addr::UNSPECIFIED,
+            src_port: 0,
+            dst: Ipv4Addr::UNSPECIFIED,
+            dst_port: 0,
+        };
+        let mut keys = [none; CHUNK];
+        let mut n = 0;
+        for frame in frames {
+            if let (Some(k), Some(slot)) = (flow_key_v4(frame), keys.get_mut(n)) {
+                *slot = k;
+                n += 1;
+                if n == CHUNK {
+                    self.t4.conns.prefetch(&keys);
+                    n = 0;
+                }
+            }
+        }
+        if let Some(keys) = keys.get(..n) {
+            self.t4.conns.prefetch(keys);
+        }
+    }
+
+    /// Bytes the worker's connection and persistence-template tables hold (both families),
+    /// all allocated at start or when a configuration first needs them, never per packet.
+    pub fn table_memory_bytes(&self) -> usize {
+        self.t4.conns.memory_bytes()
+            + self.t4.templates.memory_bytes()
+            + self.t6.conns.memory_bytes()
+            + self.t6.templates.memory_bytes()
     }
 
     /// Handle one frame received on `port` at `now_ns`.
@@ -2403,6 +2464,39 @@ fn ipv4_error(e: rvs_wire::Error) -> DropReason {
         rvs_wire::Error::BadTotalLen => DropReason::Ipv4BadTotalLen,
         _ => DropReason::Ipv4Truncated,
     }
+}
+
+/// The IPv4 TCP/UDP 5-tuple of a frame (after one optional 802.1Q tag), as the connection
+/// table keys it, or None for anything else; no validation beyond the lengths read.
+fn flow_key_v4(frame: &[u8]) -> Option<FlowKey> {
+    let mut l3 = ethernet::HEADER_LEN;
+    let mut ethertype = u16::from_be_bytes([*frame.get(12)?, *frame.get(13)?]);
+    if ethertype == 0x8100 {
+        ethertype = u16::from_be_bytes([*frame.get(16)?, *frame.get(17)?]);
+        l3 += 4;
+    }
+    if ethertype != 0x0800 {
+        return None;
+    }
+    let ip = frame.get(l3..)?;
+    let ihl = usize::from(ip.first()? & 0x0f) * 4;
+    let proto = *ip.get(9)?;
+    if proto != ipv4::protocol::TCP && proto != ipv4::protocol::UDP {
+        return None;
+    }
+    let addr = |at: usize| -> Option<Ipv4Addr> {
+        let b: [u8; 4] = ip.get(at..at + 4)?.try_into().ok()?;
+        Some(Ipv4Addr::from(b))
+    };
+    let port =
+        |at: usize| -> Option<u16> { Some(u16::from_be_bytes([*ip.get(at)?, *ip.get(at + 1)?])) };
+    Some(FlowKey {
+        proto,
+        src: addr(12)?,
+        src_port: port(ihl)?,
+        dst: addr(16)?,
+        dst_port: port(ihl + 2)?,
+    })
 }
 
 #[cfg(test)]

@@ -333,3 +333,32 @@ fn an_exhausted_lip_pool_refuses_new_flows_and_keeps_established_ones() {
         "the connection table never grows"
     );
 }
+
+#[test]
+fn the_template_table_is_allocated_only_for_persistent_services() {
+    // Without a persistent service the worker holds its connection table and no template
+    // table (which would double its memory); the first persistent service, at start or in a
+    // new configuration, allocates one as large as the connection table.
+    let big = NAT_LAB.replace("max_connections = 16", "max_connections = 100000");
+    let plain = worker(&big, &[OUT_MAC, IN_MAC]);
+    let conns_only = plain.conns().memory_bytes();
+    // The empty tables (IPv4 templates, IPv6 connections and templates) are a timer wheel
+    // and an index bucket each: well under a tenth of 100,000 connections.
+    assert!(plain.table_memory_bytes() < conns_only + conns_only / 10);
+
+    let persistent = big.replace(
+        "address = \"198.18.0.100:80\"\nscheduler = \"rr\"",
+        "address = \"198.18.0.100:80\"\nscheduler = \"rr\"\npersistence = 300",
+    );
+    assert_ne!(persistent, big);
+    let w = worker(&persistent, &[OUT_MAC, IN_MAC]);
+    assert!(w.table_memory_bytes() >= 2 * w.conns().memory_bytes());
+
+    let mut w = worker(&big, &[OUT_MAC, IN_MAC]);
+    assert!(w.table_memory_bytes() < 2 * w.conns().memory_bytes());
+    let cfg = rvs_config::parse(&persistent).expect("parses");
+    let macs = [rvs_wire::MacAddr(OUT_MAC), rvs_wire::MacAddr(IN_MAC)];
+    let dir = rvs_engine::Director::new(&cfg, &macs, None).expect("compiles");
+    w.set_director(std::sync::Arc::new(dir));
+    assert!(w.table_memory_bytes() >= 2 * w.conns().memory_bytes());
+}

@@ -5,14 +5,20 @@
 //! scans compare real numbers (none overloaded, none quiesced). Each iteration schedules one
 //! new connection from the next of 1,024 clients (to the next of 1,024 destination addresses,
 //! for dh/lblc/lblcr), so the hashing schedulers do not keep hitting one slot; lblc/lblcr tables
-//! are warm (every destination cached). Counters do not change between iterations: this is the
-//! decision alone, as the engine pays it per new connection.
+//! are warm (every destination cached). The real servers share a load log, as the engine's do
+//! ([`rvs_sched::watch_loads`]).
+//!
+//! Two loops: `<name>/<n>` is the decision alone, counters unchanged between iterations;
+//! `<name>+churn/<n>` binds a new connection to the chosen server after each decision and ends
+//! the one bound 64 decisions earlier, so the structures kept from the load log replay two
+//! changes per decision, as in a service at a steady connection rate.
 //!
 //! `bench/sched/run.sh` runs this and writes `bench/sched/results.md`.
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
 use rvs_sched::{
-    new_scheduler_with, proto, Change, Dest, SchedFlags, SchedInput, SchedParams, SCHEDULERS,
+    new_scheduler_with, proto, watch_loads, Change, Dest, SchedFlags, SchedInput, SchedParams,
+    SCHEDULERS,
 };
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -31,6 +37,7 @@ fn service(name: &str, n: u32) -> (Vec<Dest>, Box<dyn rvs_sched::Scheduler>) {
         let active = if id % 7 == 0 { 0 } else { 5 + id * 7 % 21 };
         d.counters.set(active, id * 13 % 100);
         dests.insert(0, d);
+        watch_loads(&dests);
         sched.update(&dests, Change::Added(id));
     }
     (dests, sched)
@@ -65,6 +72,35 @@ fn bench(c: &mut Criterion) {
                     k = (k + 1) & 1023;
                     let input = &inputs[k];
                     black_box(sched.schedule(black_box(&dests), input, now))
+                })
+            });
+        }
+        group.finish();
+        let mut group = c.benchmark_group(format!("{name}+churn"));
+        for n in SIZES {
+            let (dests, mut sched) = service(name, n);
+            let now = 1_000_000_000u64;
+            for input in &inputs {
+                sched.schedule(&dests, input, now);
+            }
+            // The servers of the last 64 connections, to end them in turn.
+            let mut bound = [0usize; 64];
+            for (k, b) in bound.iter_mut().enumerate() {
+                let i = sched.schedule(&dests, &inputs[k], now).unwrap_or(0);
+                dests[i].counters.bind(false);
+                *b = i;
+            }
+            let mut k = 0usize;
+            group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+                b.iter(|| {
+                    k = (k + 1) & 1023;
+                    let input = &inputs[k];
+                    let i = sched.schedule(black_box(&dests), input, now).unwrap_or(0);
+                    let slot = &mut bound[k & 63];
+                    dests[*slot].counters.unbind(false);
+                    dests[i].counters.bind(false);
+                    *slot = i;
+                    black_box(i)
                 })
             });
         }

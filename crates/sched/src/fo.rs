@@ -2,9 +2,21 @@
 //! highest weight. Available = not overloaded; weight 0 never qualifies (the running maximum
 //! starts at 0 and must be beaten strictly), and of equal weights the first in list order wins.
 
+use crate::tourney::{Rule, Tourney};
 use crate::{Change, Dest, SchedInput, Scheduler};
 
-pub(crate) struct WeightedFailover;
+pub(crate) struct WeightedFailover {
+    /// The same decisions without the scan, when the servers share a load log.
+    tree: Tourney,
+}
+
+impl WeightedFailover {
+    pub(crate) fn new(dests: &[Dest]) -> Self {
+        WeightedFailover {
+            tree: Tourney::new(Rule::Fo, dests),
+        }
+    }
+}
 
 impl Scheduler for WeightedFailover {
     fn name(&self) -> &'static str {
@@ -12,21 +24,31 @@ impl Scheduler for WeightedFailover {
     }
 
     fn schedule(&mut self, dests: &[Dest], _input: &SchedInput, _now_ns: u64) -> Option<usize> {
-        // ip_vs_fo_schedule: hw starts at 0, `weight > hw` replaces. The weight is tested
-        // first (same result, no side effects) so that the shared flag is read only for a
-        // server that could win.
-        let mut best: Option<usize> = None;
-        let mut hw = 0;
-        for (i, d) in dests.iter().enumerate() {
-            if d.weight > hw && !d.is_overloaded() {
-                best = Some(i);
-                hw = d.weight;
-            }
+        if let Some(pick) = self.tree.pick(dests) {
+            return pick;
         }
-        best
+        scan(dests)
     }
 
-    fn update(&mut self, _dests: &[Dest], _change: Change) {}
+    fn update(&mut self, dests: &[Dest], _change: Change) {
+        self.tree.rebuild(dests);
+    }
+}
+
+/// The kernel's scan, server by server.
+pub(crate) fn scan(dests: &[Dest]) -> Option<usize> {
+    // ip_vs_fo_schedule: hw starts at 0, `weight > hw` replaces. The weight is tested
+    // first (same result, no side effects) so that the shared flag is read only for a
+    // server that could win.
+    let mut best: Option<usize> = None;
+    let mut hw = 0;
+    for (i, d) in dests.iter().enumerate() {
+        if d.weight > hw && !d.is_overloaded() {
+            best = Some(i);
+            hw = d.weight;
+        }
+    }
+    best
 }
 
 #[cfg(test)]

@@ -48,6 +48,7 @@
 
 use crate::hash::{addr_fold, hash_32};
 use crate::least::{weighted_least, wlc_overhead};
+use crate::tourney::{Rule, Tourney};
 use crate::{overhead, Change, Dest, DestCounters, Mark, SchedInput, SchedParams, Scheduler};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -125,6 +126,9 @@ pub(crate) struct Locality {
     known: Vec<Known>,
     /// Removed servers that lblcr sets may still name.
     trash: Vec<Known>,
+    /// The wlc choice for a destination not (or no longer) cached, without a scan when the
+    /// servers share a load log (see `tourney.rs`).
+    wlc: Tourney,
 }
 
 fn knowns(dests: &[Dest]) -> Vec<Known> {
@@ -169,6 +173,15 @@ impl Locality {
             next_timer: params.created_ns.checked_add(CHECK_EXPIRE_INTERVAL_NS),
             known: knowns(dests),
             trash: Vec::new(),
+            wlc: Tourney::new(Rule::Wlc, dests),
+        }
+    }
+
+    /// `__ip_vs_lblc_schedule` / `__ip_vs_lblcr_schedule`: the wlc choice over the service.
+    fn least(&mut self, dests: &[Dest]) -> Option<usize> {
+        match self.wlc.pick(dests) {
+            Some(pick) => pick,
+            None => weighted_least(dests, wlc_overhead),
         }
     }
 
@@ -417,7 +430,7 @@ impl Locality {
             }
         }
         // __ip_vs_lblc_schedule: wlc over the service.
-        let i = weighted_least(dests, wlc_overhead)?;
+        let i = self.least(dests)?;
         self.lblc_new(daddr, dests, i, now);
         Some(i)
     }
@@ -576,13 +589,13 @@ impl Locality {
                     return Some(i);
                 }
             }
-            let i = weighted_least(dests, wlc_overhead)?;
+            let i = self.least(dests)?;
             if let Some(m) = Mark::at(dests, i) {
                 self.set_insert(e, m, true, now);
             }
             return Some(i);
         }
-        let i = weighted_least(dests, wlc_overhead)?;
+        let i = self.least(dests)?;
         // ip_vs_lblcr_new: a new entry whose set holds the server.
         if let (Some(e), Some(m)) = (self.insert(daddr, now), Mark::at(dests, i)) {
             self.set_insert(e, m, false, now);
@@ -613,6 +626,7 @@ impl Scheduler for Locality {
     }
 
     fn update(&mut self, dests: &[Dest], change: Change) {
+        self.wlc.rebuild(dests);
         // Neither module has add/del/upd hooks; only what lblcr's set_max needs of removed
         // servers is kept here.
         let old = std::mem::replace(&mut self.known, knowns(dests));
@@ -684,6 +698,7 @@ mod tests {
     impl Svc {
         fn new(kind: Kind, servers: &[(u32, i32)], params: SchedParams) -> Self {
             let dests: Vec<Dest> = servers.iter().map(|&(id, w)| rs(id, w)).collect();
+            crate::watch_loads(&dests);
             let sched = Locality::new(kind, &dests, &params);
             Svc { dests, sched }
         }
@@ -714,6 +729,7 @@ mod tests {
         fn add(&mut self, d: Dest) {
             let id = d.id;
             self.dests.insert(0, d);
+            crate::watch_loads(&self.dests);
             self.sched.update(&self.dests, Change::Added(id));
         }
     }

@@ -7,6 +7,7 @@
 //! `(s64)h1 * w2 > (s64)h2 * w1`, in the integer types the kernel uses: wlc's overhead is an
 //! `int` (sign-extended), sed's and nq's `activeconns + 1` an `unsigned int` (zero-extended).
 
+use crate::tourney::{Rule, Tourney};
 use crate::{overhead, Dest, SchedInput, Scheduler};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,11 +20,22 @@ pub(crate) enum Kind {
 
 pub(crate) struct Least {
     kind: Kind,
+    /// The same decisions without the scan, when the servers share a load log.
+    tree: Tourney,
 }
 
 impl Least {
-    pub(crate) fn new(kind: Kind) -> Self {
-        Least { kind }
+    pub(crate) fn new(kind: Kind, dests: &[Dest]) -> Self {
+        let rule = match kind {
+            Kind::Lc => Rule::Lc,
+            Kind::Wlc => Rule::Wlc,
+            Kind::Sed => Rule::Sed,
+            Kind::Nq => Rule::Nq,
+        };
+        Least {
+            kind,
+            tree: Tourney::new(rule, dests),
+        }
     }
 }
 
@@ -38,15 +50,25 @@ impl Scheduler for Least {
     }
 
     fn schedule(&mut self, dests: &[Dest], _input: &SchedInput, _now_ns: u64) -> Option<usize> {
-        match self.kind {
-            Kind::Lc => lc(dests),
-            Kind::Wlc => weighted_least(dests, wlc_overhead),
-            Kind::Sed => weighted_least(dests, expected_delay),
-            Kind::Nq => nq(dests),
+        if let Some(pick) = self.tree.pick(dests) {
+            return pick;
         }
+        scan(self.kind, dests)
     }
 
-    fn update(&mut self, _dests: &[Dest], _change: crate::Change) {}
+    fn update(&mut self, dests: &[Dest], _change: crate::Change) {
+        self.tree.rebuild(dests);
+    }
+}
+
+/// The kernel's scan for `kind`, server by server.
+pub(crate) fn scan(kind: Kind, dests: &[Dest]) -> Option<usize> {
+    match kind {
+        Kind::Lc => lc(dests),
+        Kind::Wlc => weighted_least(dests, wlc_overhead),
+        Kind::Sed => weighted_least(dests, expected_delay),
+        Kind::Nq => nq(dests),
+    }
 }
 
 /// `ip_vs_lc_schedule`: least `overhead` (compared as `unsigned int`) among servers that are

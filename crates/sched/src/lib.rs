@@ -27,7 +27,7 @@
 //! | scheduler | with several workers |
 //! |---|---|
 //! | `rr`, `wrr` | round-robin *per worker*: each worker walks its own cursor (and `wrr` its own weight threshold) over the same list, so the global sequence interleaves the workers' sequences; shares over time are the kernel's, the exact order is not |
-//! | `lc`, `wlc`, `sed`, `nq`, `ovf`, `twos` | read the connection counts every worker shares ([`DestCounters`], relaxed atomics): the same choice as the kernel for the counts seen at that instant; two workers deciding at the same instant may both pick the least loaded server, as two CPUs may in the kernel |
+//! | `lc`, `wlc`, `sed`, `nq`, `ovf`, `twos` | read the connection counts every worker shares ([`DestCounters`], relaxed atomics): the same choice as the kernel for the counts seen at that instant (every change any worker logged before the decision); two workers deciding at the same instant may both pick the least loaded server, as two CPUs may in the kernel |
 //! | `fo` | stateless, reads weights and the shared overload flag: identical on every worker |
 //! | `sh`, `dh`, `mh` | pure functions of the list and the packet: every worker makes the same decision for the same packet, the kernel's |
 //! | `lblc`, `lblcr` | the destination-address tables are **per worker**: a destination whose connections land on several workers gets an entry on each, possibly naming different servers; each table collects its own garbage on the same 60 s grid. To get the kernel's single table, steer by destination address (or run the service on one worker) |
@@ -51,10 +51,18 @@
 //! # Cost
 //! `rr`, `wrr`, `sh`, `dh`, `mh`, `lblc` and `lblcr` decide in a few nanoseconds whatever the
 //! number of real servers (`wrr` may walk the list up to max weight / gcd times when its heavy
-//! servers are overloaded). `lc`, `wlc`, `sed`, `nq` (without an idle server) and `twos` read
-//! every server's shared counters, as the kernel's scans do: about 1.5-3 ns per real server,
-//! one cache line each. `fo` and `ovf` compare weights first and read the shared state only of a
-//! server that could win. Measured in `bench/sched/results.md`.
+//! servers are overloaded). The kernel's `lc`, `wlc`, `sed`, `nq`, `fo`, `ovf` and `twos` scan
+//! every server's counters on each decision; rvs makes the same decisions from structures kept
+//! up to date instead: a tournament tree whose root is the scan's winner (`lc` ... `ovf`) and
+//! prefix sums of the usable weights (`twos`). Every change of a server's counts or overload
+//! flag goes to its service's load log ([`watch_loads`]); before deciding, each scheduler
+//! instance replays the entries it has not seen, O(log n) each. A service whose servers are not
+//! in one log (or, for `wlc`, a weight-0 server whose `int` overhead has overflowed) is scanned
+//! as the kernel does. Measured in `bench/sched/results.md`; the structures are checked against
+//! the literal scans on random histories (`fast_model.rs`).
+//!
+//! The price is paid where loads change: each bind, unbind or state move appends one entry to
+//! the service's log (one atomic add on a line shared by the workers serving the service).
 //!
 //! # No destination
 //! [`Scheduler::schedule`] returns `None` where the kernel returns NULL after
@@ -67,23 +75,28 @@
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 mod dh;
 mod fo;
 mod hash;
 mod lblc;
 mod least;
+mod load;
 mod mh;
 mod ovf;
 mod rr;
 mod sh;
 mod siphash;
+mod tourney;
 mod twos;
 mod wrr;
 
+pub use load::watch_loads;
 pub use twos::{RandomSource, SplitMix64};
 
+#[cfg(test)]
+mod fast_model;
 #[cfg(test)]
 mod locality_model;
 #[cfg(test)]
@@ -128,6 +141,8 @@ pub struct DestCounters {
     /// `mh` fills its table with so that quiescing a server does not reshuffle the table.
     /// `i32::MIN` = not recorded yet.
     last_weight: AtomicI32,
+    /// The service's load log this server reports its changes to (see [`watch_loads`]).
+    watch: OnceLock<load::Watch>,
 }
 
 impl DestCounters {
@@ -141,6 +156,14 @@ impl DestCounters {
             u_threshold: AtomicU32::new(0),
             l_threshold: AtomicU32::new(0),
             last_weight: AtomicI32::new(i32::MIN),
+            watch: OnceLock::new(),
+        }
+    }
+
+    /// Tell the load-aware schedulers that this server's counts or flag changed.
+    fn changed(&self) {
+        if let Some(w) = self.watch.get() {
+            w.log.push(w.key);
         }
     }
 
@@ -158,6 +181,7 @@ impl DestCounters {
     pub fn set(&self, active: u32, inactive: u32) {
         self.active.store(active, Ordering::Relaxed);
         self.inactive.store(inactive, Ordering::Relaxed);
+        self.changed();
     }
 
     /// `ip_vs_dest_totalconns`: active + inactive (templates do not count), in the kernel's
@@ -175,6 +199,7 @@ impl DestCounters {
     /// themselves through [`DestCounters::bind`] and [`DestCounters::unbind`].
     pub fn set_overloaded(&self, on: bool) {
         self.overloaded.store(on, Ordering::Relaxed);
+        self.changed();
     }
 
     /// The upper and lower connection thresholds (`ipvsadm -x`, `-y`).
@@ -196,6 +221,7 @@ impl DestCounters {
         }
         self.u_threshold.store(upper, Ordering::Relaxed);
         self.l_threshold.store(lower, Ordering::Relaxed);
+        self.changed();
     }
 
     /// A new connection to this server (`ip_vs_bind_dest`, ip_vs_conn.c): counted as active or
@@ -204,6 +230,7 @@ impl DestCounters {
         let c = if active { &self.active } else { &self.inactive };
         c.fetch_add(1, Ordering::Relaxed);
         self.check_upper();
+        self.changed();
     }
 
     /// A persistence template bound to this server (`ip_vs_bind_dest` with
@@ -211,7 +238,9 @@ impl DestCounters {
     /// does not count templates, so it only catches up with earlier changes).
     pub fn bind_template(&self) {
         self.persistent.fetch_add(1, Ordering::Relaxed);
-        self.check_upper();
+        if self.check_upper() {
+            self.changed();
+        }
     }
 
     /// A connection to this server ended (`ip_vs_unbind_dest`, ip_vs_conn.c): uncounted from
@@ -225,12 +254,15 @@ impl DestCounters {
         };
         c.fetch_sub(1, Ordering::Relaxed);
         self.check_lower();
+        self.changed();
     }
 
     /// A persistence template expired (`ip_vs_unbind_dest` with `IP_VS_CONN_F_TEMPLATE`).
     pub fn unbind_template(&self) {
         self.persistent.fetch_sub(1, Ordering::Relaxed);
-        self.check_lower();
+        if self.check_lower() {
+            self.changed();
+        }
     }
 
     /// A connection changed between active and inactive (`set_tcp_state` in
@@ -244,21 +276,24 @@ impl DestCounters {
         };
         from.fetch_sub(1, Ordering::Relaxed);
         to.fetch_add(1, Ordering::Relaxed);
+        self.changed();
     }
 
-    /// End of `ip_vs_bind_dest`.
-    fn check_upper(&self) {
+    /// End of `ip_vs_bind_dest`. True when it set the flag.
+    fn check_upper(&self) -> bool {
         let u = self.u_threshold.load(Ordering::Relaxed);
         // `ip_vs_dest_totalconns(dest) >= dest->u_threshold`: int against __u32, unsigned.
-        if u != 0 && self.total() >= u {
+        let set = u != 0 && self.total() >= u;
+        if set {
             self.overloaded.store(true, Ordering::Relaxed);
         }
+        set
     }
 
     /// End of `ip_vs_unbind_dest`: with a lower threshold, clear below it; without one, clear
     /// below three quarters of the upper (`total * 4 < u * 3`, both in 32-bit unsigned
-    /// arithmetic as the kernel's int/u32 mix); with neither, clear.
-    fn check_lower(&self) {
+    /// arithmetic as the kernel's int/u32 mix); with neither, clear. True when it cleared it.
+    fn check_lower(&self) -> bool {
         let (u, l) = self.thresholds();
         let clear = if l != 0 {
             self.total() < l
@@ -270,6 +305,7 @@ impl DestCounters {
         if clear {
             self.overloaded.store(false, Ordering::Relaxed);
         }
+        clear
     }
 
     /// `last_weight` for `mh`: record `weight` when it is not 0 (or always, for a server just
@@ -545,16 +581,16 @@ pub fn new_scheduler_with(
     let s: Box<dyn Scheduler> = match name {
         "rr" => Box::new(rr::RoundRobin::new(dests)),
         "wrr" => Box::new(wrr::WeightedRoundRobin::new(dests)),
-        "lc" => Box::new(least::Least::new(least::Kind::Lc)),
-        "wlc" => Box::new(least::Least::new(least::Kind::Wlc)),
-        "sed" => Box::new(least::Least::new(least::Kind::Sed)),
-        "nq" => Box::new(least::Least::new(least::Kind::Nq)),
+        "lc" => Box::new(least::Least::new(least::Kind::Lc, dests)),
+        "wlc" => Box::new(least::Least::new(least::Kind::Wlc, dests)),
+        "sed" => Box::new(least::Least::new(least::Kind::Sed, dests)),
+        "nq" => Box::new(least::Least::new(least::Kind::Nq, dests)),
         "sh" => Box::new(sh::SourceHash::new(flags, dests)),
         "dh" => Box::new(dh::DestinationHash::new(dests)),
         "lblc" => Box::new(lblc::Locality::new(lblc::Kind::Lblc, dests, params)),
         "lblcr" => Box::new(lblc::Locality::new(lblc::Kind::Lblcr, dests, params)),
-        "fo" => Box::new(fo::WeightedFailover),
-        "ovf" => Box::new(ovf::Overflow),
+        "fo" => Box::new(fo::WeightedFailover::new(dests)),
+        "ovf" => Box::new(ovf::Overflow::new(dests)),
         "mh" => Box::new(mh::Maglev::new(flags, dests)),
         "twos" => Box::new(twos::TwoChoices::new(Box::new(SplitMix64::new(
             params.seed,

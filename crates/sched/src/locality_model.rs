@@ -197,6 +197,8 @@ fn run(name: &str, ops: &[Op]) -> Result<(), TestCaseError> {
         ..Default::default()
     };
     let mut dests: Vec<Dest> = (1..=3).rev().map(|id| rs(id, 2)).collect();
+    // As the engine's: the wlc choice on a cache miss then comes from the load log's tree.
+    crate::watch_loads(&dests);
     let mut sched: Box<dyn Scheduler> =
         new_scheduler_with(name, SchedFlags::default(), &dests, &params).expect("known");
     let mut model = Model::default();
@@ -255,6 +257,7 @@ fn run(name: &str, ops: &[Op]) -> Result<(), TestCaseError> {
                     all.insert(id, d.clone());
                     model.trash.remove(&id);
                     dests.insert(0, d);
+                    crate::watch_loads(&dests);
                     sched.update(&dests, Change::Added(id));
                 }
             }

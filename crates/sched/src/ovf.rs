@@ -3,9 +3,21 @@
 //! overloaded servers, weight 0, and servers with `activeconns > weight`; of equal weights the
 //! first in list order wins. Inactive connections do not count.
 
+use crate::tourney::{Rule, Tourney};
 use crate::{Change, Dest, SchedInput, Scheduler};
 
-pub(crate) struct Overflow;
+pub(crate) struct Overflow {
+    /// The same decisions without the scan, when the servers share a load log.
+    tree: Tourney,
+}
+
+impl Overflow {
+    pub(crate) fn new(dests: &[Dest]) -> Self {
+        Overflow {
+            tree: Tourney::new(Rule::Ovf, dests),
+        }
+    }
+}
 
 impl Scheduler for Overflow {
     fn name(&self) -> &'static str {
@@ -13,28 +25,38 @@ impl Scheduler for Overflow {
     }
 
     fn schedule(&mut self, dests: &[Dest], _input: &SchedInput, _now_ns: u64) -> Option<usize> {
-        // ip_vs_ovf_schedule: `!h || w > hw` replaces. A server that could not replace the
-        // current one whatever its state is passed over before its shared counters are read
-        // (same result: the skip tests have no side effects).
-        // Weights are never negative, so `hw` = 0 before the first hit lets every server with
-        // weight > 0 through, as `!h` does.
-        let mut best: Option<usize> = None;
-        let mut hw = 0;
-        for (i, d) in dests.iter().enumerate() {
-            let w = d.weight;
-            if w <= hw {
-                continue;
-            }
-            if d.is_overloaded() || i64::from(d.counters.active()) > i64::from(w) {
-                continue;
-            }
-            best = Some(i);
-            hw = w;
+        if let Some(pick) = self.tree.pick(dests) {
+            return pick;
         }
-        best
+        scan(dests)
     }
 
-    fn update(&mut self, _dests: &[Dest], _change: Change) {}
+    fn update(&mut self, dests: &[Dest], _change: Change) {
+        self.tree.rebuild(dests);
+    }
+}
+
+/// The kernel's scan, server by server.
+pub(crate) fn scan(dests: &[Dest]) -> Option<usize> {
+    // ip_vs_ovf_schedule: `!h || w > hw` replaces. A server that could not replace the
+    // current one whatever its state is passed over before its shared counters are read
+    // (same result: the skip tests have no side effects).
+    // Weights are never negative, so `hw` = 0 before the first hit lets every server with
+    // weight > 0 through, as `!h` does.
+    let mut best: Option<usize> = None;
+    let mut hw = 0;
+    for (i, d) in dests.iter().enumerate() {
+        let w = d.weight;
+        if w <= hw {
+            continue;
+        }
+        if d.is_overloaded() || i64::from(d.counters.active()) > i64::from(w) {
+            continue;
+        }
+        best = Some(i);
+        hw = w;
+    }
+    best
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! A service in miniature for the tests: real servers added at the head as the kernel does, each
-//! change reported to the scheduler, picks reported by real-server id.
+//! change reported to the scheduler, picks reported by real-server id. Its real servers share a
+//! load log ([`crate::watch_loads`]), as the engine's do.
 
 use crate::{new_scheduler, Change, Dest, SchedFlags, SchedInput, Scheduler};
 use std::net::{IpAddr, Ipv4Addr};
@@ -51,6 +52,7 @@ impl Svc {
         servers: &[(u32, i32)],
     ) -> Self {
         let dests: Vec<Dest> = servers.iter().map(|&(id, w)| rs(id, w)).collect();
+        crate::watch_loads(&dests);
         let sched = new_scheduler(name, flags, &dests).expect("known scheduler");
         Svc { dests, sched }
     }
@@ -59,6 +61,7 @@ impl Svc {
     pub(crate) fn add(&mut self, d: Dest) -> &mut Self {
         let id = d.id;
         self.dests.insert(0, d);
+        crate::watch_loads(&self.dests);
         self.sched.update(&self.dests, Change::Added(id));
         self
     }

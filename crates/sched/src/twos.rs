@@ -16,6 +16,7 @@
 //! decisions are the kernel's: `get_random_u32_below` is reproduced (Lemire's multiply-and-reject
 //! as in drivers/char/random.c), as is the `int` arithmetic of the comparison.
 
+use crate::load::{Drained, LoadView};
 use crate::{overhead, Change, Dest, SchedInput, Scheduler};
 
 /// A source of uniformly random 32-bit numbers, as the kernel's `get_random_u32`.
@@ -77,11 +78,28 @@ pub(crate) fn below(rng: &mut dyn RandomSource, ceil: u32) -> u32 {
 
 pub(crate) struct TwoChoices {
     rng: Box<dyn RandomSource>,
+    /// Prefix sums of the usable weights, kept from the service's load log.
+    index: WeightIndex,
+    /// Whether to use `index` (tests turn it off to compare with the literal walk).
+    indexed: bool,
 }
 
 impl TwoChoices {
     pub(crate) fn new(rng: Box<dyn RandomSource>) -> Self {
-        TwoChoices { rng }
+        TwoChoices {
+            rng,
+            index: WeightIndex::default(),
+            indexed: true,
+        }
+    }
+
+    /// A `twos` that always walks the list as the kernel does (the reference in tests).
+    #[cfg(test)]
+    pub(crate) fn walking(rng: Box<dyn RandomSource>) -> Self {
+        TwoChoices {
+            indexed: false,
+            ..TwoChoices::new(rng)
+        }
     }
 }
 
@@ -90,17 +108,64 @@ fn overhead_int(d: &Dest) -> i32 {
     overhead(d) as i32
 }
 
+/// Whether the kernel's walk counts `d`.
+fn usable(d: &Dest) -> bool {
+    !d.is_overloaded() && d.weight > 0
+}
+
 impl Scheduler for TwoChoices {
     fn name(&self) -> &'static str {
         "twos"
     }
 
     fn schedule(&mut self, dests: &[Dest], _input: &SchedInput, _now_ns: u64) -> Option<usize> {
+        let total = if self.indexed {
+            self.index.total(dests)
+        } else {
+            None
+        };
+        let (i1, i2) = match total {
+            Some(total) => {
+                // The walk below, as a search in the prefix sums: the first usable server at
+                // which the number drops to 0 or below is the first whose inclusive prefix sum
+                // reaches it (and for a draw of 0, the first usable server: prefix sum >= 1).
+                if total == 0 {
+                    return None;
+                }
+                let ceil = (total as i32).wrapping_add(1) as u32;
+                let r1 = below(self.rng.as_mut(), ceil);
+                let r2 = below(self.rng.as_mut(), ceil);
+                (
+                    self.index.find(i64::from(r1).max(1))?,
+                    self.index.find(i64::from(r2).max(1))?,
+                )
+            }
+            None => self.walk(dests)?,
+        };
+        let (d1, d2) = (dests.get(i1)?, dests.get(i2)?);
+        let (weight1, overhead1) = (d1.weight, overhead_int(d1));
+        let (weight2, overhead2) = (d2.weight, overhead_int(d2));
+        // `weight2 * overhead1 > weight1 * overhead2` in int: choice2 is less loaded.
+        if weight2.wrapping_mul(overhead1) > weight1.wrapping_mul(overhead2) {
+            Some(i2)
+        } else {
+            Some(i1)
+        }
+    }
+
+    fn update(&mut self, dests: &[Dest], _change: Change) {
+        self.index.rebuild(dests);
+    }
+}
+
+impl TwoChoices {
+    /// `ip_vs_twos_schedule`'s two passes over the list, literally: the two choices.
+    fn walk(&mut self, dests: &[Dest]) -> Option<(usize, usize)> {
         // First pass: the sum of the usable weights (int, wrapping as the kernel's).
         let mut total_weight: i32 = 0;
         let mut any = false;
         for d in dests {
-            if !d.is_overloaded() && d.weight > 0 {
+            if usable(d) {
                 total_weight = total_weight.wrapping_add(d.weight);
                 any = true;
             }
@@ -112,38 +177,123 @@ impl Scheduler for TwoChoices {
         let total_weight = total_weight.wrapping_add(1);
         let mut rweight1 = below(self.rng.as_mut(), total_weight as u32) as i32;
         let mut rweight2 = below(self.rng.as_mut(), total_weight as u32) as i32;
-        let mut choice1: Option<(usize, i32, i32)> = None;
-        let mut choice2: Option<(usize, i32, i32)> = None;
+        let mut choice1 = None;
+        let mut choice2 = None;
         for (i, d) in dests.iter().enumerate() {
-            if d.is_overloaded() || d.weight <= 0 {
+            if !usable(d) {
                 continue;
             }
             rweight1 = rweight1.wrapping_sub(d.weight);
             rweight2 = rweight2.wrapping_sub(d.weight);
             if rweight1 <= 0 && choice1.is_none() {
-                choice1 = Some((i, d.weight, overhead_int(d)));
+                choice1 = Some(i);
             }
             if rweight2 <= 0 && choice2.is_none() {
-                choice2 = Some((i, d.weight, overhead_int(d)));
+                choice2 = Some(i);
             }
             if choice1.is_some() && choice2.is_some() {
                 break;
             }
         }
-        // Both numbers are at most the sum of the weights, so both choices are made.
-        let (i1, weight1, overhead1) = choice1?;
-        match choice2 {
-            // `weight2 * overhead1 > weight1 * overhead2` in int: choice2 is less loaded.
-            Some((i2, weight2, overhead2))
-                if weight2.wrapping_mul(overhead1) > weight1.wrapping_mul(overhead2) =>
-            {
-                Some(i2)
-            }
-            _ => Some(i1),
+        // Both numbers are at most the sum of the weights, so both choices are made (unless
+        // the int sum wrapped, where the kernel would dereference NULL; rvs picks choice1).
+        let c1 = choice1?;
+        Some((c1, choice2.unwrap_or(c1)))
+    }
+}
+
+/// Add `delta` at position `i` of a 1-based Fenwick array.
+fn fenwick_add(fenwick: &mut [i64], i: usize, delta: i64) {
+    let mut k = i + 1;
+    while let Some(f) = fenwick.get_mut(k) {
+        *f += delta;
+        k += k & k.wrapping_neg();
+    }
+}
+
+/// The usable weights of the list in a Fenwick tree (prefix sums in O(log n)), kept up to date
+/// from the service's load log: only a change of the overload flag moves a server in or out,
+/// and weights change through [`Scheduler::update`].
+#[derive(Debug, Default)]
+struct WeightIndex {
+    view: LoadView,
+    /// The weight each position contributes now (0 when not usable).
+    weights: Vec<i64>,
+    /// 1-based Fenwick array over `weights`.
+    fenwick: Vec<i64>,
+    total: i64,
+    ready: bool,
+}
+
+impl WeightIndex {
+    fn rebuild(&mut self, dests: &[Dest]) {
+        self.ready = self.view.rebuild(dests);
+        if !self.ready {
+            return;
         }
+        self.weights.clear();
+        self.weights.extend(
+            dests
+                .iter()
+                .map(|d| if usable(d) { i64::from(d.weight) } else { 0 }),
+        );
+        let n = self.weights.len();
+        self.fenwick.clear();
+        self.fenwick.resize(n + 1, 0);
+        for (i, &w) in self.weights.iter().enumerate() {
+            fenwick_add(&mut self.fenwick, i, w);
+        }
+        self.total = self.weights.iter().sum();
     }
 
-    fn update(&mut self, _dests: &[Dest], _change: Change) {}
+    /// The sum of the usable weights, after replaying the log; None when the kernel's int sum
+    /// would wrap or the servers do not share a log (the caller walks the list instead).
+    fn total(&mut self, dests: &[Dest]) -> Option<i64> {
+        if !self.view.is_for(dests) {
+            self.rebuild(dests);
+        }
+        if !self.ready {
+            return None;
+        }
+        let mut view = std::mem::take(&mut self.view);
+        let drained = view.drain(|i| {
+            let now = dests
+                .get(i)
+                .map_or(0, |d| if usable(d) { i64::from(d.weight) } else { 0 });
+            let before = self.weights.get(i).copied().unwrap_or(0);
+            if now != before {
+                if let Some(w) = self.weights.get_mut(i) {
+                    *w = now;
+                }
+                fenwick_add(&mut self.fenwick, i, now - before);
+                self.total += now - before;
+            }
+        });
+        self.view = view;
+        if let Drained::Rebuild = drained {
+            self.rebuild(dests);
+        }
+        (self.ready && self.total < i64::from(i32::MAX)).then_some(self.total)
+    }
+
+    /// The first position whose inclusive prefix sum reaches `r` (1 <= r <= total).
+    fn find(&self, r: i64) -> Option<usize> {
+        let n = self.fenwick.len().saturating_sub(1);
+        let mut pos = 0;
+        let mut rem = r;
+        let mut step = n.checked_next_power_of_two().unwrap_or(0);
+        while step > 0 {
+            let next = pos + step;
+            if let Some(&f) = self.fenwick.get(next) {
+                if next <= n && f < rem {
+                    pos = next;
+                    rem -= f;
+                }
+            }
+            step /= 2;
+        }
+        (pos < n).then_some(pos)
+    }
 }
 
 #[cfg(test)]
