@@ -111,7 +111,8 @@ pub enum DropReason {
     /// director made for this client in the last two minutes (spoofed, or too late).
     SynproxyBadCookie,
     /// A client segment of a proxied connection waiting for its real server's SYN-ACK, pushed
-    /// out by a newer one (the client retransmits it).
+    /// out by a newer one (the client retransmits it) or freed when the connection ended
+    /// before the server answered.
     SynproxyAwaitingServer,
     /// From a real server, before its handshake with the director completed, a segment other
     /// than the SYN-ACK or a reset.

@@ -43,7 +43,8 @@ mod v6;
 use v6::{encapsulate6, send_neighbor_solicit};
 
 /// Client segments a worker keeps while their real servers answer the SYN proxy's SYN.
-const SYNPROXY_HELD: usize = 1024;
+/// (Each holds a packet buffer; stale ones are freed by `tick`.)
+const SYNPROXY_HELD: usize = 256;
 
 /// Sizes and timeouts of one worker.
 #[derive(Clone, Debug)]
@@ -534,6 +535,8 @@ pub struct Worker<B> {
     /// SYN proxy: the connection whose server handshake the packet being handled completed
     /// (its held segment, if any, follows the director's ACK).
     sp_release: Option<ConnId>,
+    /// SYN proxy: where `tick` goes on looking for held segments whose connection is gone.
+    sp_sweep: usize,
     /// This worker's counters.
     pub stats: Stats,
 }
@@ -565,6 +568,7 @@ impl<B: PacketBuf> Worker<B> {
             last_real: None,
             sp_held: (0..SYNPROXY_HELD).map(|_| None).collect(),
             sp_release: None,
+            sp_sweep: 0,
             ident: 0,
             neigh,
             neigh6,
@@ -758,6 +762,7 @@ impl<B: PacketBuf> Worker<B> {
     pub fn handle(&mut self, now_ns: u64, port: PortIdx, mut pkt: B, io: &mut impl Io<B>) {
         self.stats.rx_frames += 1;
         self.now = now_ns;
+        self.sp_release = None;
         if let Some(vid) = self.dir.port(port).and_then(|p| p.vlan) {
             if !untag(&mut pkt, vid) {
                 self.stats.drop(DropReason::VlanMismatch);
@@ -887,6 +892,28 @@ impl<B: PacketBuf> Worker<B> {
         }
     }
 
+    /// SYN proxy: free held client segments whose connection no longer waits for its real
+    /// server (reset, timed out), a few slots per tick.
+    fn sweep_held(&mut self) {
+        const PER_TICK: usize = 32;
+        for _ in 0..PER_TICK {
+            let slot = self.sp_sweep % SYNPROXY_HELD;
+            self.sp_sweep = (slot + 1) % SYNPROXY_HELD;
+            let Some(held) = self.sp_held.get_mut(slot) else {
+                continue;
+            };
+            let waiting = held.as_ref().is_some_and(|(id, _, _)| {
+                self.t4
+                    .conns
+                    .get(*id)
+                    .is_some_and(|e| e.data.syn.phase == Phase::AwaitSynAck)
+            });
+            if !waiting && held.take().is_some() {
+                self.stats.drop(DropReason::SynproxyAwaitingServer);
+            }
+        }
+    }
+
     /// SYN proxy: send the real server the SYN again, in a buffer of its own.
     fn synproxy_resend(&mut self, now_ns: u64, r: Resend, io: &mut impl Io<B>) {
         let Some(mut pkt) = io.alloc() else {
@@ -939,6 +966,7 @@ impl<B: PacketBuf> Worker<B> {
             expire_tables(t6, now_ns, cfg.expire_budget, cfg.exact_expiry, stats);
         }
         self.now = now_ns;
+        self.sweep_held();
         // lblc/lblcr collect their tables every 60 s from the service's creation; an idle
         // service's timer runs here.
         for s in self.scheds.iter_mut() {

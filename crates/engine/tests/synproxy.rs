@@ -706,6 +706,11 @@ fn server_reset_reaches_the_client_and_silence_times_out() {
     w.tick(200 * SEC, &mut io);
     assert_eq!(w.conns().len(), 0, "both gone by their timeouts");
     assert_eq!(w.stats.conns_expired, 2);
+    assert_eq!(
+        w.stats.drops_of(DropReason::SynproxyAwaitingServer),
+        2,
+        "the segment held for the silent server is freed with its connection"
+    );
 }
 
 /// Complete a proxied connection from `client:sport`: handshake both sides, then one request
