@@ -863,3 +863,73 @@ fn a_spoofed_syn_flood_leaves_the_table_untouched() {
     assert_eq!(w.stats.synproxy_cookies_valid, 5);
     assert_eq!(w.stats.synproxy_handshakes, 5);
 }
+
+mod hostile {
+    //! Arbitrary TCP segments, from clients and from the real server, to a SYN-proxy service
+    //! with connections in every phase: nothing panics, and every frame that comes out is
+    //! well formed with correct checksums.
+    use super::*;
+    use proptest::prelude::*;
+
+    fn raw(from_rs: bool, sport: u16, flags: u8, seq: u32, ack: u32, opts: &[u8]) -> Vec<u8> {
+        let (src_mac, dst_mac, src, dst, sp, dp) = if from_rs {
+            (RS1_MAC, IN_MAC, "198.18.1.10", "198.18.0.2", 8080, sport)
+        } else {
+            (CLIENT_MAC, OUT_MAC, "198.18.0.2", "198.18.0.100", sport, 80)
+        };
+        let mut b = PacketBuilder::ethernet2(src_mac, dst_mac)
+            .ipv4(ip(src).octets(), ip(dst).octets(), 64)
+            .tcp(sp, dp, seq, 1000);
+        if flags & 0x02 != 0 {
+            b = b.syn();
+        }
+        if flags & 0x04 != 0 {
+            b = b.rst();
+        }
+        if flags & 0x01 != 0 {
+            b = b.fin();
+        }
+        if flags & 0x10 != 0 {
+            b = b.ack(ack);
+        }
+        let mut padded = opts.to_vec();
+        padded.resize(opts.len().div_ceil(4) * 4, 0);
+        b = b.options_raw(&padded).unwrap();
+        let mut out = Vec::new();
+        b.write(&mut out, b"xy").unwrap();
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn arbitrary_segments_never_panic_and_emit_valid_frames(
+            segs in proptest::collection::vec(
+                (any::<bool>(), 40000u16..40004, any::<u8>(), any::<u32>(), any::<u32>(),
+                 proptest::collection::vec(any::<u8>(), 0..40)),
+                1..40,
+            )
+        ) {
+            let mut w = worker(&lab("nat"), &[OUT_MAC, IN_MAC]);
+            let mut io = CaptureIo::default();
+            // 40000 established through the proxy, 40001 waiting for the server, 40002 and
+            // 40003 without a connection.
+            proxied_connection(&mut w, &mut io, "198.18.0.2", 40000);
+            let cookie = client_syn(&mut w, &mut io, "198.18.0.2", 40001);
+            let ack = Seg {
+                sport: 40001,
+                seq: CLIENT_ISN.wrapping_add(1),
+                ack: Some(cookie.wrapping_add(1)),
+                ..Seg::default()
+            };
+            one(feed(&mut w, &mut io, SEC, OUT, &ack.build()), IN);
+            for (from_rs, sport, flags, seq, ack, opts) in segs {
+                let frame = raw(from_rs, sport, flags, seq, ack, &opts);
+                for (_, f) in feed(&mut w, &mut io, 2 * SEC, if from_rs { IN } else { OUT }, &frame) {
+                    let _ = tcp_of(&f);
+                }
+            }
+            w.tick(500 * SEC, &mut io);
+        }
+    }
+}
