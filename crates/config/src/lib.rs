@@ -486,7 +486,7 @@ pub struct Service {
     /// with a SYN cookie (RFC 4987) and picks a real server only once the client's ACK
     /// proves its address, so a flood of spoofed SYNs creates no connection. TCP services
     /// with NAT or FullNAT real servers only (the director must see the server's replies to
-    /// translate their sequence numbers); IPv4 only for now. Default false.
+    /// translate their sequence numbers). Default false.
     pub synproxy: bool,
     /// The service's own FullNAT LIP pool, used instead of the ports' pools when not empty.
     /// Unique, none a DIP or VIP (LIPs may be shared between services).

@@ -1053,12 +1053,6 @@ fn service(key: &str, s: raw::Service, ctx: &Ctx<'_>, seen: &Seen<'_>) -> Result
         if service_key.protocol() == Some(Protocol::Udp) {
             return invalid(skey, "the SYN proxy is for TCP services only");
         }
-        if ipv6 {
-            return invalid(
-                skey,
-                "the SYN proxy is not implemented for IPv6 services yet; remove the key",
-            );
-        }
         // The director translates the real server's sequence numbers on their way back to the
         // client, so it must see the replies: not with DR or TUN (DPVS refuses them too).
         if let Some(j) = real_servers

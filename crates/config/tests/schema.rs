@@ -1042,10 +1042,14 @@ fn synproxy_defaults_off_and_round_trips() {
     assert!(to_toml(&c).contains("synproxy = true"));
     assert!(!to_toml(&ok(&service("", ""))).contains("synproxy"));
     assert!(ok(&fwmark_service("synproxy = true", "")).services[0].synproxy);
+    let v6 = with_ports(
+        "[[services]]\nprotocol = \"tcp\"\naddress = \"[2001:db8::100]:80\"\nsynproxy = true\n",
+    );
+    assert!(ok(&v6).services[0].synproxy);
 }
 
 #[test]
-fn synproxy_refuses_dr_tun_udp_and_ipv6() {
+fn synproxy_refuses_dr_tun_and_udp() {
     for method in ["dr", "tun"] {
         refused(
             &service(
@@ -1066,13 +1070,6 @@ fn synproxy_refuses_dr_tun_udp_and_ipv6() {
         ),
         "services[0].synproxy",
         "TCP services only",
-    );
-    refused(
-        &with_ports(
-            "[[services]]\nprotocol = \"tcp\"\naddress = \"[2001:2::100]:80\"\nsynproxy = true\n",
-        ),
-        "services[0].synproxy",
-        "not implemented for IPv6",
     );
 }
 

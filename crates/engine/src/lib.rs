@@ -15,7 +15,7 @@
 //! - routed and given a next-hop MAC: [`route`] and [`neigh`] (ARP for IPv4, Neighbor
 //!   Discovery for IPv6).
 //!
-//! A service with `synproxy = true` (IPv4) does not let a SYN open a connection: the engine
+//! A service with `synproxy = true` does not let a SYN open a connection: the engine
 //! answers it with a SYN cookie and creates the connection only on the client's ACK that
 //! returns a valid one, then completes the real server's handshake itself and translates
 //! sequence numbers for the rest of the connection; see [`synproxy`] for what it does and

@@ -21,18 +21,20 @@
 //!
 //! A client segment that arrives while the real server has not answered the director's SYN
 //! is kept (one per connection, as DPVS keeps the client's first ACK/data) and handled again
-//! once it has. Not done: IPv6 (the configuration refuses it), DR and TUN real servers (their
+//! once it has. Both address families are proxied (an IPv6 segment only with its TCP header
+//! right after the fixed header). Not done: DR and TUN real servers (their
 //! replies bypass the director), data carried by the cookie ACK itself (that frame becomes the
 //! SYN; the client sends the data again) and sequence numbers quoted inside relayed ICMP
 //! errors. A silent real server gets the SYN again each time the client retransmits; if it
 //! never answers, the connection times out in SYN_RECV as IPVS's do.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
-use rvs_wire::{ethernet, ipv4, tcp};
+use rvs_wire::{ethernet, ipv4, ipv6, tcp};
 
-/// The MSS values a cookie can carry (Linux's `msstab` for IPv4): the client's MSS is
-/// rounded down to one of them; without an MSS option, 536 (RFC 1122 §4.2.2.6).
+/// The MSS values a cookie can carry (Linux's `msstab` for IPv4, used for IPv6 too, where
+/// 1440 is Ethernet's): the client's MSS is rounded down to one of them; without an MSS
+/// option, 536 (RFC 1122 §4.2.2.6).
 pub const MSS_TABLE: [u16; 4] = [536, 1300, 1440, 1460];
 
 /// The window scale the director announces to a client that offers window scaling: Linux's
@@ -275,11 +277,11 @@ pub fn siphash24(key: [u64; 2], msg: &[u8]) -> u64 {
 /// server, the ACK that ends the real server's handshake.
 #[derive(Clone, Copy, Debug)]
 pub struct Segment {
-    /// Source address.
-    pub src: Ipv4Addr,
+    /// Source address (both of one family).
+    pub src: IpAddr,
     /// Destination address.
-    pub dst: Ipv4Addr,
-    /// Time to live.
+    pub dst: IpAddr,
+    /// Time to live (IPv4) or hop limit (IPv6).
     pub ttl: u8,
     /// Source port.
     pub sport: u16,
@@ -298,9 +300,17 @@ pub struct Segment {
 }
 
 impl Segment {
-    /// Length of the frame it makes: Ethernet, a 20-byte IPv4 header, TCP and its options.
+    /// Length of the frame it makes: Ethernet, a 20-byte IPv4 or 40-byte IPv6 header, TCP
+    /// and its options.
     pub fn frame_len(&self) -> usize {
-        ethernet::HEADER_LEN + ipv4::HEADER_LEN + 20 + self.options_len()
+        ethernet::HEADER_LEN + self.ip_len() + 20 + self.options_len()
+    }
+
+    fn ip_len(&self) -> usize {
+        match self.src {
+            IpAddr::V4(_) => ipv4::HEADER_LEN,
+            IpAddr::V6(_) => ipv6::HEADER_LEN,
+        }
     }
 
     fn options_len(&self) -> usize {
@@ -309,28 +319,46 @@ impl Segment {
         })
     }
 
-    /// Write the IPv4 packet after the Ethernet header of `frame` (whose length must be
+    /// Write the IP packet and the EtherType into `frame` (whose length must be
     /// [`Segment::frame_len`]), checksums computed in full (a handshake segment is short).
-    /// False, the frame unusable, when it is too short.
+    /// False, the frame unusable, when it is too short or the addresses' families differ.
     pub fn write(&self, frame: &mut [u8]) -> bool {
         let l3 = ethernet::HEADER_LEN;
         let tcp_len = 20 + self.options_len();
         if frame.len() < self.frame_len() {
             return false;
         }
-        let repr = ipv4::Repr {
-            src: self.src,
-            dst: self.dst,
-            protocol: ipv4::protocol::TCP,
-            ttl: self.ttl,
-            payload_len: tcp_len as u16,
-            ident: 0,
-            dont_frag: true,
+        let emitted = match (self.src, self.dst) {
+            (IpAddr::V4(src), IpAddr::V4(dst)) => {
+                frame[12..14].copy_from_slice(&ethernet::ethertype::IPV4.to_be_bytes());
+                ipv4::Repr {
+                    src,
+                    dst,
+                    protocol: ipv4::protocol::TCP,
+                    ttl: self.ttl,
+                    payload_len: tcp_len as u16,
+                    ident: 0,
+                    dont_frag: true,
+                }
+                .emit_into(&mut frame[l3..])
+            }
+            (IpAddr::V6(src), IpAddr::V6(dst)) => {
+                frame[12..14].copy_from_slice(&ethernet::ethertype::IPV6.to_be_bytes());
+                ipv6::Repr {
+                    src,
+                    dst,
+                    next_header: ipv4::protocol::TCP,
+                    hop_limit: self.ttl,
+                    payload_len: tcp_len as u16,
+                }
+                .emit_into(&mut frame[l3..])
+            }
+            _ => return false,
         };
-        if repr.emit_into(&mut frame[l3..]).is_err() {
+        if emitted.is_err() {
             return false;
         }
-        let at = l3 + ipv4::HEADER_LEN;
+        let at = l3 + self.ip_len();
         let seg = &mut frame[at..at + tcp_len];
         seg.fill(0);
         if let Some((o, ws)) = self.options {
@@ -344,19 +372,23 @@ impl Segment {
         t.set_header_len(tcp_len);
         t.set_flags(self.flags);
         t.set_window(self.window);
-        t.fill_checksum_v4(self.src, self.dst);
+        match (self.src, self.dst) {
+            (IpAddr::V4(src), IpAddr::V4(dst)) => t.fill_checksum_v4(src, dst),
+            (IpAddr::V6(src), IpAddr::V6(dst)) => t.fill_checksum_v6(src, dst),
+            _ => return false,
+        }
         true
     }
 }
 
-/// The fields of a TCP segment in an IPv4 frame that the proxy reads.
+/// The fields of a TCP segment in an IPv4 or IPv6 frame that the proxy reads.
 #[derive(Clone, Copy, Debug)]
 pub struct Seen {
     /// Source address.
-    pub src: Ipv4Addr,
+    pub src: IpAddr,
     /// Destination address.
-    pub dst: Ipv4Addr,
-    /// Time to live.
+    pub dst: IpAddr,
+    /// Time to live (IPv4) or hop limit (IPv6).
     pub ttl: u8,
     /// Source port.
     pub sport: u16,
@@ -382,10 +414,31 @@ impl Seen {
             return None;
         }
         let t = tcp::Packet::new_checked(ip.payload()).ok()?;
-        Some(Seen {
-            src: ip.src(),
-            dst: ip.dst(),
-            ttl: ip.ttl(),
+        Some(Self::of(ip.src().into(), ip.dst().into(), ip.ttl(), &t))
+    }
+
+    /// Read the TCP segment of an Ethernet + IPv6 frame whose TCP header follows the fixed
+    /// header directly; `None` otherwise (the proxy leaves segments behind extension headers
+    /// alone).
+    pub fn parse6(frame: &[u8]) -> Option<Seen> {
+        let ip = ipv6::Packet::new_checked(frame.get(ethernet::HEADER_LEN..)?).ok()?;
+        if ip.next_header() != ipv4::protocol::TCP {
+            return None;
+        }
+        let t = tcp::Packet::new_checked(ip.payload()).ok()?;
+        Some(Self::of(
+            ip.src().into(),
+            ip.dst().into(),
+            ip.hop_limit(),
+            &t,
+        ))
+    }
+
+    fn of(src: IpAddr, dst: IpAddr, ttl: u8, t: &tcp::Packet<&[u8]>) -> Seen {
+        Seen {
+            src,
+            dst,
+            ttl,
             sport: t.src_port(),
             dport: t.dst_port(),
             seq: t.seq(),
@@ -393,7 +446,7 @@ impl Seen {
             window: t.window(),
             payload_len: t.payload().len(),
             syn_options: SynOptions::parse(t.options()),
-        })
+        }
     }
 }
 

@@ -198,7 +198,7 @@ enum Action {
     /// SYN proxy: a client segment of this connection arrived before the real server's
     /// SYN-ACK; keep it (one per connection, as DPVS keeps the client's first ACK/data
     /// segment) and handle it again once the server's handshake is done.
-    SynproxyHold(ConnId, Option<Resend>),
+    SynproxyHold(Held1, Option<Resend>),
     /// The IP packet is ready: route it to `next_hop` out of `port`, setting the MACs.
     Forward {
         port: PortIdx,
@@ -233,12 +233,19 @@ struct Flow<A> {
     slot: u32,
 }
 
+/// SYN proxy: which connection a held segment waits for (IPv6 table or IPv4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Held1 {
+    id: ConnId,
+    v6: bool,
+}
+
 /// SYN proxy: the SYN to send the real server again, should a held client segment turn out
 /// to be a retransmission (the first SYN or the server's answer was lost).
 #[derive(Clone, Copy, Debug)]
 struct Resend {
     syn: Segment,
-    toa: Option<(Ipv4Addr, u16)>,
+    toa: Option<(IpAddr, u16)>,
     port: PortIdx,
     next_hop: IpAddr,
 }
@@ -256,9 +263,9 @@ enum Post {
     Toa(Ipv4Addr, u16),
     /// The IPv6 TOA option (FullNAT SYN), the TCP header at `.2` in the IPv6 packet.
     Toa6(Ipv6Addr, u16, usize),
-    /// SYN proxy: the frame becomes this segment (IPv4), then gets the TOA option when given
-    /// (the SYN to a FullNAT real server).
-    Build(Segment, Option<(Ipv4Addr, u16)>),
+    /// SYN proxy: the frame becomes this segment, then gets the TOA option when given (the
+    /// SYN to a FullNAT real server).
+    Build(Segment, Option<(IpAddr, u16)>),
 }
 
 /// Parsed facts of a TCP/UDP packet the rest of the path needs.
@@ -329,7 +336,8 @@ trait Family: Sized + 'static {
     fn client_owner(a: Self::Addr, workers: u16) -> u16;
     /// The IP packet's length (as the traffic counters count bytes).
     fn ip_len(ip: &[u8]) -> u64;
-    /// The TCP segment of an IPv4 frame, for the SYN proxy (IPv4 only: `None` for IPv6).
+    /// The TCP segment of a frame, for the SYN proxy (`None` when it is not TCP right after
+    /// the IP header).
     fn segment_of(frame: &[u8]) -> Option<synproxy::Seen>;
     /// Rewrite the packet for its connection's method and direction; where it goes next.
     fn rewrite<B: PacketBuf>(
@@ -489,8 +497,8 @@ impl Family for V6 {
     fn ip_len(ip: &[u8]) -> u64 {
         ipv6::Packet::new_checked(ip).map_or(0, |p| 40 + u64::from(p.payload_len()))
     }
-    fn segment_of(_frame: &[u8]) -> Option<synproxy::Seen> {
-        None
+    fn segment_of(frame: &[u8]) -> Option<synproxy::Seen> {
+        synproxy::Seen::parse6(frame)
     }
     #[inline]
     fn rewrite<B: PacketBuf>(
@@ -531,10 +539,10 @@ pub struct Worker<B> {
     /// SYN proxy: client segments waiting for their real server's SYN-ACK, by connection
     /// (slot = id modulo the length; a newer segment pushes an older one out, counted).
     /// Allocated at start.
-    sp_held: Vec<Option<(ConnId, PortIdx, B)>>,
+    sp_held: Vec<Option<(Held1, PortIdx, B)>>,
     /// SYN proxy: the connection whose server handshake the packet being handled completed
     /// (its held segment, if any, follows the director's ACK).
-    sp_release: Option<ConnId>,
+    sp_release: Option<Held1>,
     /// SYN proxy: where `tick` goes on looking for held segments whose connection is gone.
     sp_sweep: usize,
     /// This worker's counters.
@@ -843,7 +851,7 @@ impl<B: PacketBuf> Worker<B> {
                             return;
                         }
                         if let Some((client, cport)) = toa {
-                            self.add_toa(&mut pkt, client, cport);
+                            self.add_toa_any(&mut pkt, client, cport);
                         }
                     }
                 }
@@ -854,7 +862,7 @@ impl<B: PacketBuf> Worker<B> {
                 }
             }
             Action::SynproxyHold(id, resend) => {
-                let slot = id.as_u32() as usize % SYNPROXY_HELD;
+                let slot = id.id.as_u32() as usize % SYNPROXY_HELD;
                 let Some(held) = self.sp_held.get_mut(slot) else {
                     self.stats.drop(DropReason::SynproxyAwaitingServer);
                     return;
@@ -902,15 +910,34 @@ impl<B: PacketBuf> Worker<B> {
             let Some(held) = self.sp_held.get_mut(slot) else {
                 continue;
             };
-            let waiting = held.as_ref().is_some_and(|(id, _, _)| {
-                self.t4
-                    .conns
-                    .get(*id)
-                    .is_some_and(|e| e.data.syn.phase == Phase::AwaitSynAck)
+            let waiting = held.as_ref().is_some_and(|(h, _, _)| {
+                let phase = if h.v6 {
+                    self.t6.conns.get(h.id).map(|e| e.data.syn.phase)
+                } else {
+                    self.t4.conns.get(h.id).map(|e| e.data.syn.phase)
+                };
+                phase == Some(Phase::AwaitSynAck)
             });
             if !waiting && held.take().is_some() {
                 self.stats.drop(DropReason::SynproxyAwaitingServer);
             }
+        }
+    }
+
+    /// The TOA option of either family on the SYN in `pkt` (IPv6: right after the fixed
+    /// header, where the SYN proxy writes its TCP header).
+    fn add_toa_any(&mut self, pkt: &mut B, client: IpAddr, cport: u16) {
+        match client {
+            IpAddr::V4(c) => self.add_toa(pkt, c, cport),
+            IpAddr::V6(c) => self.add_toa6(pkt, ipv6::HEADER_LEN, c, cport),
+        }
+    }
+
+    /// Route to `dst` of either family.
+    fn route_ip(&self, dst: IpAddr) -> Action {
+        match dst {
+            IpAddr::V4(a) => self.route_to(a),
+            IpAddr::V6(a) => self.route_to6(a),
         }
     }
 
@@ -926,13 +953,12 @@ impl<B: PacketBuf> Worker<B> {
         }
         let data = pkt.data_mut();
         data[..ethernet::HEADER_LEN].fill(0);
-        data[12..14].copy_from_slice(&ethernet::ethertype::IPV4.to_be_bytes());
         if !r.syn.write(data) {
             self.stats.drop(DropReason::NoBuffer);
             return;
         }
         if let Some((client, cport)) = r.toa {
-            self.add_toa(&mut pkt, client, cport);
+            self.add_toa_any(&mut pkt, client, cport);
         }
         self.stats.synproxy_syn_resent += 1;
         self.transmit(now_ns, r.port, r.next_hop, pkt, io);
@@ -940,8 +966,8 @@ impl<B: PacketBuf> Worker<B> {
 
     /// SYN proxy: the held client segment of connection `id`, if any, goes through the engine
     /// again now that the connection translates (as a frame received now on its port).
-    fn release_held(&mut self, now_ns: u64, id: ConnId, io: &mut impl Io<B>) {
-        let slot = id.as_u32() as usize % SYNPROXY_HELD;
+    fn release_held(&mut self, now_ns: u64, id: Held1, io: &mut impl Io<B>) {
+        let slot = id.id.as_u32() as usize % SYNPROXY_HELD;
         let Some(held) = self.sp_held.get_mut(slot) else {
             return;
         };
@@ -1515,17 +1541,15 @@ impl<B: PacketBuf> Worker<B> {
 
     /// SYN proxy: the SYN the real server of connection `id` was sent, rebuilt from the
     /// connection and the client segment in `frame` (its sequence number less one is the
-    /// client's ISN; the cookie holds the options). IPv4 only.
+    /// client's ISN; the cookie holds the options).
     fn synproxy_syn_again<F: Family>(&mut self, id: ConnId, frame: &[u8]) -> Option<Resend> {
         let seen = F::segment_of(frame)?;
         let e = F::tables(self).conns.get(id)?;
         let c = &e.data;
         let (_, client, cport, _, _) = F::parts(&e.in_key);
-        let (IpAddr::V4(client), IpAddr::V4(rip)) = (client.into(), c.rip.into()) else {
-            return None;
-        };
-        let (src, sport, toa) = match (c.method, c.lip.into()) {
-            (Method::FullNat, IpAddr::V4(lip)) => (lip, c.lport, Some((client, cport))),
+        let (client, rip): (IpAddr, IpAddr) = (client.into(), c.rip.into());
+        let (src, sport, toa) = match c.method {
+            Method::FullNat => (c.lip.into(), c.lport, Some((client, cport))),
             _ => (client, cport, None),
         };
         let opts = synproxy::cookie_options(c.syn.delta);
@@ -1542,7 +1566,7 @@ impl<B: PacketBuf> Worker<B> {
             window,
             options: Some((opts, opts.wscale)),
         };
-        match self.route_to(rip) {
+        match self.route_ip(rip) {
             Action::Forward { port, next_hop, .. } => Some(Resend {
                 syn,
                 toa,
@@ -1574,7 +1598,8 @@ impl<B: PacketBuf> Worker<B> {
         match (phase, dir) {
             (Phase::AwaitSynAck, Dir::Inbound) => {
                 let resend = self.synproxy_syn_again::<F>(id, frame);
-                Some(Action::SynproxyHold(id, resend))
+                let v6 = matches!(F::UNSPECIFIED.into(), IpAddr::V6(_));
+                Some(Action::SynproxyHold(Held1 { id, v6 }, resend))
             }
             (_, Dir::Outbound) if synack => Some(self.synproxy_synack::<F>(now, id, frame)),
             (Phase::AwaitSynAck, Dir::Outbound) if f & tcp::Flags::RST != 0 => {
@@ -1851,7 +1876,7 @@ impl<B: PacketBuf> Worker<B> {
                     return Action::Drop(DropReason::NoConnection);
                 };
                 let toa = match (method, flow.client.into()) {
-                    (Method::FullNat, IpAddr::V4(c)) => Some((c, flow.cport)),
+                    (Method::FullNat, c) => Some((c, flow.cport)),
                     _ => None,
                 };
                 let seg = Segment {
@@ -1905,7 +1930,7 @@ impl<B: PacketBuf> Worker<B> {
             window: u16::MAX,
             options: Some((kept, kept.wscale.map(|_| synproxy::DIRECTOR_WSCALE))),
         };
-        match self.route_to(seen.src) {
+        match self.route_ip(seen.src) {
             Action::Forward { port, next_hop, .. } => {
                 self.stats.synproxy_cookies_sent += 1;
                 Action::Forward {
@@ -1953,7 +1978,10 @@ impl<B: PacketBuf> Worker<B> {
         }
         if done {
             self.stats.synproxy_handshakes += 1;
-            self.sp_release = Some(id);
+            self.sp_release = Some(Held1 {
+                id,
+                v6: matches!(F::UNSPECIFIED.into(), IpAddr::V6(_)),
+            });
         }
         let seg = Segment {
             src: seen.dst,
@@ -1967,7 +1995,7 @@ impl<B: PacketBuf> Worker<B> {
             window,
             options: None,
         };
-        match self.route_to(seen.src) {
+        match self.route_ip(seen.src) {
             Action::Forward { port, next_hop, .. } => Action::Forward {
                 port,
                 next_hop,

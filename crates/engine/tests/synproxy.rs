@@ -933,3 +933,242 @@ mod hostile {
         }
     }
 }
+
+mod ipv6 {
+    //! The same handshake and translation over IPv6 (NAT and FullNAT with the IPv6 TOA).
+    use super::*;
+    use etherparse::NetHeaders;
+
+    fn lab6(method: &str) -> String {
+        format!(
+            r#"
+workers = 1
+max_connections = 16
+[[ports]]
+name = "outside"
+device = "net_ring0"
+addresses = ["2001:2::1/64"]
+[[ports]]
+name = "inside"
+device = "net_ring1"
+addresses = ["2001:2:0:1::1/64"]
+local_addresses = ["2001:2:0:1::3"]
+[[neighbours]]
+port = "outside"
+address = "2001:2::2"
+mac = "02:c1:00:00:00:02"
+[[neighbours]]
+port = "inside"
+address = "2001:2:0:1::10"
+mac = "02:51:00:00:00:10"
+[[services]]
+protocol = "tcp"
+address = "[2001:2::100]:80"
+scheduler = "rr"
+synproxy = true
+[[services.real_servers]]
+address = "[2001:2:0:1::10]:8080"
+method = "{method}"
+"#
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn seg6(
+        from_rs: bool,
+        dst: &str,
+        dport: u16,
+        seq: u32,
+        ack: Option<u32>,
+        syn: bool,
+        window: u16,
+        options: &[TcpOptionElement],
+        payload: &[u8],
+    ) -> Vec<u8> {
+        let (src_mac, dst_mac, src, sport) = if from_rs {
+            (RS1_MAC, IN_MAC, "2001:2:0:1::10", 8080)
+        } else {
+            (CLIENT_MAC, OUT_MAC, "2001:2::2", 40000)
+        };
+        let mut b = PacketBuilder::ethernet2(src_mac, dst_mac)
+            .ipv6(ip6(src).octets(), ip6(dst).octets(), 64)
+            .tcp(sport, dport, seq, window);
+        if syn {
+            b = b.syn();
+        }
+        if let Some(a) = ack {
+            b = b.ack(a);
+        }
+        if !options.is_empty() {
+            b = b.options(options).unwrap();
+        }
+        let mut out = Vec::new();
+        b.write(&mut out, payload).unwrap();
+        out
+    }
+
+    fn tcp6_of(frame: &[u8]) -> (Seen6, TcpHeader, Vec<u8>) {
+        let seen = check6(frame);
+        let h = PacketHeaders::from_ethernet_slice(frame).unwrap();
+        assert!(matches!(h.net, Some(NetHeaders::Ipv6(..))));
+        let Some(TransportHeader::Tcp(t)) = h.transport.clone() else {
+            panic!("not TCP")
+        };
+        (seen, t, h.payload.slice().to_vec())
+    }
+
+    fn handshake6(method: &str) {
+        let fullnat = method == "fullnat";
+        let mut w = worker(&lab6(method), &[OUT_MAC, IN_MAC]);
+        let mut io = CaptureIo::default();
+        let syn = seg6(
+            false,
+            "2001:2::100",
+            80,
+            CLIENT_ISN,
+            None,
+            true,
+            64240,
+            &[
+                TcpOptionElement::MaximumSegmentSize(1440),
+                TcpOptionElement::SelectiveAcknowledgementPermitted,
+                TcpOptionElement::Noop,
+                TcpOptionElement::WindowScale(8),
+            ],
+            b"",
+        );
+        let f = one(feed(&mut w, &mut io, SEC, OUT, &syn), OUT);
+        let (s, t, _) = tcp6_of(&f);
+        assert_eq!((s.src, s.sport), (ip6("2001:2::100"), 80));
+        assert_eq!((s.dst, s.dport), (ip6("2001:2::2"), 40000));
+        assert!(t.syn && t.ack);
+        assert_eq!(t.acknowledgment_number, CLIENT_ISN.wrapping_add(1));
+        assert_eq!(
+            options_of(&t),
+            vec![
+                TcpOptionElement::MaximumSegmentSize(1440),
+                TcpOptionElement::Noop,
+                TcpOptionElement::WindowScale(DIRECTOR_WSCALE),
+                TcpOptionElement::Noop,
+                TcpOptionElement::Noop,
+                TcpOptionElement::SelectiveAcknowledgementPermitted,
+            ]
+        );
+        assert_eq!(w.conns6().len(), 0, "a SYN creates nothing");
+        let cookie = t.sequence_number;
+
+        let ack = seg6(
+            false,
+            "2001:2::100",
+            80,
+            CLIENT_ISN.wrapping_add(1),
+            Some(cookie.wrapping_add(1)),
+            false,
+            502,
+            &[],
+            b"",
+        );
+        let f = one(feed(&mut w, &mut io, SEC, OUT, &ack), IN);
+        let (s, t, _) = tcp6_of(&f);
+        let (lip, lport) = (s.src, s.sport);
+        if fullnat {
+            assert_eq!(lip, ip6("2001:2:0:1::3"), "FullNAT: from the LIP");
+            let toa_kind = t.options.as_slice().windows(2).any(|x| x == [254, 20]);
+            assert!(toa_kind, "the IPv6 TOA option: {:?}", t.options.as_slice());
+        } else {
+            assert_eq!((lip, lport), (ip6("2001:2::2"), 40000));
+        }
+        assert_eq!((s.dst, s.dport), (ip6("2001:2:0:1::10"), 8080));
+        assert!(t.syn && !t.ack);
+        assert_eq!(t.sequence_number, CLIENT_ISN);
+        assert_eq!(w.conns6().len(), 1);
+
+        let early = seg6(
+            false,
+            "2001:2::100",
+            80,
+            CLIENT_ISN.wrapping_add(1),
+            Some(cookie.wrapping_add(1)),
+            false,
+            502,
+            &[],
+            b"early",
+        );
+        assert!(feed(&mut w, &mut io, SEC, OUT, &early).is_empty());
+
+        let to = if fullnat {
+            "2001:2:0:1::3"
+        } else {
+            "2001:2::2"
+        };
+        let synack = seg6(
+            true,
+            to,
+            lport,
+            SERVER_ISN,
+            Some(CLIENT_ISN.wrapping_add(1)),
+            true,
+            65535,
+            &[
+                TcpOptionElement::MaximumSegmentSize(1400),
+                TcpOptionElement::Noop,
+                TcpOptionElement::WindowScale(9),
+            ],
+            b"",
+        );
+        let out = feed(&mut w, &mut io, SEC, IN, &synack);
+        assert_eq!(out.len(), 2, "the ACK, then the held data");
+        let (s, t, _) = tcp6_of(&out[0].1);
+        assert_eq!((s.src, s.sport), (lip, lport));
+        assert!(t.ack && !t.syn);
+        assert_eq!(t.acknowledgment_number, SERVER_ISN.wrapping_add(1));
+        assert_eq!(t.window_size, 502);
+        let (s, t, payload) = tcp6_of(&out[1].1);
+        assert_eq!((s.src, s.sport), (lip, lport));
+        assert_eq!(t.acknowledgment_number, SERVER_ISN.wrapping_add(1));
+        assert_eq!(payload, b"early");
+
+        let reply = seg6(
+            true,
+            to,
+            lport,
+            SERVER_ISN.wrapping_add(1),
+            Some(CLIENT_ISN.wrapping_add(6)),
+            false,
+            1000,
+            &[],
+            b"HTTP/1.0 200 OK\r\n\r\n",
+        );
+        let f = one(feed(&mut w, &mut io, SEC, IN, &reply), OUT);
+        let (s, t, payload) = tcp6_of(&f);
+        assert_eq!((s.src, s.sport), (ip6("2001:2::100"), 80));
+        assert_eq!((s.dst, s.dport), (ip6("2001:2::2"), 40000));
+        assert_eq!(t.sequence_number, cookie.wrapping_add(1));
+        assert_eq!(t.window_size, 4000, "1000 << 9 >> 7");
+        assert_eq!(payload, b"HTTP/1.0 200 OK\r\n\r\n");
+        let state = w.conns6().iter().next().unwrap().1.state;
+        assert_eq!(state, rvs_conn::State::Tcp(TcpState::Established));
+        assert_eq!(w.stats.total_drops(), 0, "{:?}", w.stats);
+
+        // A guessed cookie (from a client port without a connection) is refused over IPv6.
+        let mut bad = Vec::new();
+        PacketBuilder::ethernet2(CLIENT_MAC, OUT_MAC)
+            .ipv6(ip6("2001:2::2").octets(), ip6("2001:2::100").octets(), 64)
+            .tcp(40009, 80, 7, 502)
+            .ack(cookie.wrapping_add(99))
+            .write(&mut bad, b"")
+            .unwrap();
+        assert!(feed(&mut w, &mut io, SEC, OUT, &bad).is_empty());
+        assert_eq!(w.stats.drops_of(DropReason::SynproxyBadCookie), 1);
+    }
+
+    #[test]
+    fn nat6_handshake_and_data_through_the_proxy() {
+        handshake6("nat");
+    }
+
+    #[test]
+    fn fullnat6_handshake_and_data_through_the_proxy() {
+        handshake6("fullnat");
+    }
+}
