@@ -770,13 +770,19 @@ impl<B: PacketBuf> Worker<B> {
     pub fn handle(&mut self, now_ns: u64, port: PortIdx, mut pkt: B, io: &mut impl Io<B>) {
         self.stats.rx_frames += 1;
         self.now = now_ns;
-        self.sp_release = None;
         if let Some(vid) = self.dir.port(port).and_then(|p| p.vlan) {
             if !untag(&mut pkt, vid) {
                 self.stats.drop(DropReason::VlanMismatch);
                 return;
             }
         }
+        self.handle_untagged(now_ns, port, pkt, io);
+    }
+
+    /// The rest of [`Worker::handle`], for a frame without its VLAN tag (or one the SYN proxy
+    /// held, handled again).
+    fn handle_untagged(&mut self, now_ns: u64, port: PortIdx, mut pkt: B, io: &mut impl Io<B>) {
+        self.sp_release = None;
         match self.classify(now_ns, port, &mut pkt, io) {
             // Traffic for the director itself that rvs does not handle (SSH to a DIP, replies
             // to health checks): to the kernel through the port's exception path, if it has
@@ -975,9 +981,8 @@ impl<B: PacketBuf> Worker<B> {
             return;
         }
         if let Some((_, port, pkt)) = held.take() {
-            // Counted once as received, when it first arrived.
-            self.stats.rx_frames -= 1;
-            self.handle(now_ns, port, pkt, io);
+            // Counted once as received, when it first arrived; its VLAN tag is off already.
+            self.handle_untagged(now_ns, port, pkt, io);
         }
     }
 

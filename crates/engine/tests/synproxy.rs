@@ -1172,3 +1172,68 @@ method = "{method}"
         handshake6("fullnat");
     }
 }
+
+/// Insert an 802.1Q tag with `vid` after the MAC addresses.
+fn tag(frame: &[u8], vid: u16) -> Vec<u8> {
+    let mut f = frame[..12].to_vec();
+    f.extend_from_slice(&0x8100u16.to_be_bytes());
+    f.extend_from_slice(&vid.to_be_bytes());
+    f.extend_from_slice(&frame[12..]);
+    f
+}
+
+/// Remove the 802.1Q tag, checking it is `vid`.
+fn untag(frame: &[u8], vid: u16) -> Vec<u8> {
+    assert_eq!(&frame[12..14], &0x8100u16.to_be_bytes());
+    assert_eq!(u16::from_be_bytes([frame[14], frame[15]]) & 0xfff, vid);
+    let mut f = frame[..12].to_vec();
+    f.extend_from_slice(&frame[16..]);
+    f
+}
+
+#[test]
+fn held_segments_from_a_vlan_port_are_released_once_untagged() {
+    let toml = lab("nat").replace(
+        "addresses = [\"198.18.0.1/24\"]",
+        "addresses = [\"198.18.0.1/24\"]\nvlan = 10",
+    );
+    let mut w = worker(&toml, &[OUT_MAC, IN_MAC]);
+    let mut io = CaptureIo::default();
+    let syn = Seg {
+        seq: CLIENT_ISN,
+        syn: true,
+        ..Seg::default()
+    };
+    let f = one(feed(&mut w, &mut io, SEC, OUT, &tag(&syn.build(), 10)), OUT);
+    let (_, t, _) = tcp_of(&untag(&f, 10));
+    let cookie = t.sequence_number;
+    let ack = Seg {
+        seq: CLIENT_ISN.wrapping_add(1),
+        ack: Some(cookie.wrapping_add(1)),
+        ..Seg::default()
+    };
+    one(feed(&mut w, &mut io, SEC, OUT, &tag(&ack.build(), 10)), IN);
+    let early = Seg {
+        payload: b"early",
+        ..ack
+    };
+    assert!(feed(&mut w, &mut io, SEC, OUT, &tag(&early.build(), 10)).is_empty());
+    let synack = Seg {
+        src_mac: RS1_MAC,
+        dst_mac: IN_MAC,
+        src: "198.18.1.10",
+        sport: 8080,
+        dst: "198.18.0.2",
+        dport: 40000,
+        seq: SERVER_ISN,
+        ack: Some(CLIENT_ISN.wrapping_add(1)),
+        syn: true,
+        ..Seg::default()
+    };
+    let out = feed(&mut w, &mut io, SEC, IN, &synack.build());
+    assert_eq!(out.len(), 2, "the ACK and the held data: {:?}", w.stats);
+    let (_, _, payload) = tcp_of(&out[1].1);
+    assert_eq!(payload, b"early");
+    assert_eq!(w.stats.total_drops(), 0);
+    assert_eq!(w.stats.rx_frames, 4);
+}
