@@ -71,17 +71,11 @@ pub fn render(ports: &[PortReport], engine: &Stats) -> String {
         engine.wrong_worker
     );
     if engine.synproxy_cookies_sent > 0 {
-        let _ = writeln!(
-            s,
-            "synproxy: cookies_sent {} cookies_valid {} held {} syn_resent {} handshakes {} server_resets {} ack_data_lost {}",
-            engine.synproxy_cookies_sent,
-            engine.synproxy_cookies_valid,
-            engine.synproxy_held,
-            engine.synproxy_syn_resent,
-            engine.synproxy_handshakes,
-            engine.synproxy_server_resets,
-            engine.synproxy_ack_data_lost
-        );
+        let _ = write!(s, "synproxy:");
+        for (name, n) in engine.synproxy() {
+            let _ = write!(s, " {name} {n}");
+        }
+        let _ = writeln!(s);
     }
     let _ = writeln!(s, "drops: {} total", engine.total_drops());
     for (name, n) in engine.nonzero_drops() {
@@ -94,6 +88,24 @@ pub fn render(ports: &[PortReport], engine: &Stats) -> String {
 mod tests {
     use super::*;
     use rvs_engine::DropReason;
+
+    #[test]
+    fn the_report_has_a_synproxy_line_when_the_proxy_worked() {
+        let ports = vec![];
+        assert!(!render(&ports, &Stats::default()).contains("synproxy"));
+        let st = Stats {
+            synproxy_cookies_sent: 3,
+            synproxy_handshakes: 1,
+            ..Default::default()
+        };
+        let r = render(&ports, &st);
+        assert!(
+            r.lines().any(|l| l
+                == "synproxy: cookies_sent 3 cookies_valid 0 held 0 syn_resent 0 handshakes 1 \
+                    server_resets 0 ack_data_lost 0"),
+            "{r}"
+        );
+    }
 
     #[test]
     fn the_report_names_ports_and_drop_reasons() {

@@ -378,6 +378,20 @@ impl Stats {
         }
     }
 
+    /// The SYN proxy's counters with their names (without the `synproxy_` prefix), for
+    /// reports and metrics.
+    pub fn synproxy(&self) -> [(&'static str, u64); 7] {
+        [
+            ("cookies_sent", self.synproxy_cookies_sent),
+            ("cookies_valid", self.synproxy_cookies_valid),
+            ("held", self.synproxy_held),
+            ("syn_resent", self.synproxy_syn_resent),
+            ("handshakes", self.synproxy_handshakes),
+            ("server_resets", self.synproxy_server_resets),
+            ("ack_data_lost", self.synproxy_ack_data_lost),
+        ]
+    }
+
     /// Non-zero drop counters with their names.
     pub fn nonzero_drops(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
         DropReason::ALL
