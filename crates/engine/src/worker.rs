@@ -689,7 +689,7 @@ impl<B: PacketBuf> Worker<B> {
         if !self.cfg.record_decisions {
             return;
         }
-        let (proto, src, sport, dst, dport) = F::parts(&l4.key);
+        let proto = F::parts(&l4.key).0;
         let opens = match proto {
             ipv4::protocol::TCP => {
                 l4.tcp_flags & (tcp::Flags::SYN | tcp::Flags::ACK) == tcp::Flags::SYN
@@ -697,13 +697,18 @@ impl<B: PacketBuf> Worker<B> {
             _ => true,
         };
         if opens {
-            self.decisions.push(Decision {
-                proto,
-                client: (src.into(), sport),
-                vip: (dst.into(), dport),
-                real,
-            });
+            self.record_always::<F>(l4, real);
         }
+    }
+
+    fn record_always<F: Family>(&mut self, l4: &L4<F::Key>, real: Option<(IpAddr, u16)>) {
+        let (proto, src, sport, dst, dport) = F::parts(&l4.key);
+        self.decisions.push(Decision {
+            proto,
+            client: (src.into(), sport),
+            vip: (dst.into(), dport),
+            real,
+        });
     }
 
     /// The director this worker forwards for.
@@ -1260,6 +1265,13 @@ impl<B: PacketBuf> Worker<B> {
                 Some((_, dir)) => dir == Dir::Inbound && proto == ipv4::protocol::TCP,
                 None => svc.is_some(),
             };
+        // A SYN-proxy service decides on the client's cookie ACK, not on its SYN.
+        let proxied = decides
+            && hit.is_none()
+            && proto == ipv4::protocol::TCP
+            && svc
+                .and_then(|si| self.dir.services.get(usize::from(si)))
+                .is_some_and(|s| s.synproxy);
         self.last_real = None;
         let action = match (hit, svc) {
             (Some((id, dir)), _) => self.existing::<F>(now, id, dir, l4, frame),
@@ -1270,7 +1282,18 @@ impl<B: PacketBuf> Worker<B> {
                 DropReason::NoService
             }),
         };
-        if decides {
+        if proxied {
+            // The SYN is answered by the director (no decision yet); the ACK that may open
+            // the connection is the decision, or a refusal (bad cookie, no real server).
+            let f = l4.tcp_flags & (tcp::Flags::SYN | tcp::Flags::ACK | tcp::Flags::RST);
+            if f == tcp::Flags::ACK {
+                let real = match action {
+                    Action::Forward { .. } => self.last_real,
+                    _ => None,
+                };
+                self.record_always::<F>(&l4, real);
+            }
+        } else if decides {
             let real = match action {
                 Action::Forward { .. } => self.last_real,
                 _ => None,

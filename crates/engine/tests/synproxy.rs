@@ -1237,3 +1237,56 @@ fn held_segments_from_a_vlan_port_are_released_once_untagged() {
     assert_eq!(w.stats.total_drops(), 0);
     assert_eq!(w.stats.rx_frames, 4);
 }
+
+#[test]
+fn replay_decisions_are_made_on_the_cookie_ack() {
+    use rvs_engine::{Decision, Director, WorkerConfig};
+    use std::sync::Arc;
+    let cfg = rvs_config::parse(&lab("nat")).unwrap();
+    let macs = [rvs_wire::MacAddr(OUT_MAC), rvs_wire::MacAddr(IN_MAC)];
+    let dir = Director::new(&cfg, &macs, None).unwrap();
+    let mut w: Worker<VecBuf> = Worker::new(
+        Arc::new(dir),
+        WorkerConfig {
+            max_connections: 16,
+            record_decisions: true,
+            ..WorkerConfig::default()
+        },
+    );
+    let mut io = CaptureIo::default();
+    let cookie = client_syn(&mut w, &mut io, "198.18.0.2", 40000);
+    assert_eq!(w.take_decisions().count(), 0, "a SYN decides nothing");
+    let bad = Seg {
+        sport: 40001,
+        seq: 5,
+        ack: Some(5),
+        ..Seg::default()
+    };
+    feed(&mut w, &mut io, SEC, OUT, &bad.build());
+    let ack = Seg {
+        seq: CLIENT_ISN.wrapping_add(1),
+        ack: Some(cookie.wrapping_add(1)),
+        ..Seg::default()
+    };
+    one(feed(&mut w, &mut io, SEC, OUT, &ack.build()), IN);
+    let d: Vec<Decision> = w.take_decisions().collect();
+    let client = |p| (ip("198.18.0.2").into(), p);
+    let vip = (ip("198.18.0.100").into(), 80);
+    assert_eq!(
+        d,
+        vec![
+            Decision {
+                proto: 6,
+                client: client(40001),
+                vip,
+                real: None
+            },
+            Decision {
+                proto: 6,
+                client: client(40000),
+                vip,
+                real: Some((ip("198.18.1.10").into(), 8080))
+            },
+        ]
+    );
+}
