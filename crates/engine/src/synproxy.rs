@@ -21,12 +21,16 @@
 //!
 //! A client segment that arrives while the real server has not answered the director's SYN
 //! is kept (one per connection, as DPVS keeps the client's first ACK/data) and handled again
-//! once it has. Both address families are proxied (an IPv6 segment only with its TCP header
-//! right after the fixed header). Not done: DR and TUN real servers (their
-//! replies bypass the director), data carried by the cookie ACK itself (that frame becomes the
-//! SYN; the client sends the data again) and sequence numbers quoted inside relayed ICMP
-//! errors. A silent real server gets the SYN again each time the client retransmits; if it
-//! never answers, the connection times out in SYN_RECV as IPVS's do.
+//! once it has; a client retransmitting meanwhile makes the director send the SYN again. A
+//! real server that never answers leaves a SYN_RECV connection that times out as IPVS's do.
+//! Both address families are proxied (an IPv6 segment only with its TCP header right after
+//! the fixed header). Not done: DR and TUN real servers (their replies bypass the director),
+//! data carried by the cookie ACK itself (that frame becomes the SYN; the client sends the
+//! data again) and sequence numbers quoted inside relayed ICMP errors.
+//!
+//! Strength: 24 bits of MAC, so a blind attacker needs about 2^23 forged ACKs per connection
+//! it gets opened (each then costs a SYN to a real server and a table entry until it times
+//! out); Linux's cookies are of the same order.
 
 use std::net::IpAddr;
 
