@@ -1616,8 +1616,10 @@ impl<B: PacketBuf> Worker<B> {
         l4: L4<F::Key>,
         frame: &mut [u8],
     ) -> Option<Action> {
-        let phase = F::tables(self).conns.get(id)?.data.syn.phase;
-        if phase == Phase::Off {
+        let c = &F::tables(self).conns.get(id)?.data;
+        let phase = c.syn.phase;
+        if phase == Phase::Off || !c.alive.load(Ordering::Relaxed) {
+            // Not proxied, or its real server is gone (the usual path drops the packet).
             return None;
         }
         let f = l4.tcp_flags;

@@ -1290,3 +1290,48 @@ fn replay_decisions_are_made_on_the_cookie_ack() {
         ]
     );
 }
+
+#[test]
+fn a_removed_real_server_ends_its_proxied_handshakes() {
+    use rvs_engine::Director;
+    use std::sync::Arc;
+    let mut w = worker(&lab("nat"), &[OUT_MAC, IN_MAC]);
+    let mut io = CaptureIo::default();
+    let cookie = client_syn(&mut w, &mut io, "198.18.0.2", 40000);
+    let ack = Seg {
+        seq: CLIENT_ISN.wrapping_add(1),
+        ack: Some(cookie.wrapping_add(1)),
+        ..Seg::default()
+    };
+    one(feed(&mut w, &mut io, SEC, OUT, &ack.build()), IN);
+    let cookie2 = client_syn(&mut w, &mut io, "198.18.0.2", 40001);
+    // Reload with the real server replaced by another (and its static neighbour).
+    let toml = lab("nat").replace("198.18.1.10", "198.18.1.20");
+    let cfg = rvs_config::parse(&toml).unwrap();
+    let macs = [rvs_wire::MacAddr(OUT_MAC), rvs_wire::MacAddr(IN_MAC)];
+    let new = Director::new(&cfg, &macs, Some(w.director())).unwrap();
+    assert_eq!(
+        new.synproxy_secret,
+        w.director().synproxy_secret,
+        "a reload keeps the cookie key"
+    );
+    w.set_director(Arc::new(new));
+    let data = Seg {
+        payload: b"GET /",
+        ..ack
+    };
+    assert!(feed(&mut w, &mut io, 2 * SEC, OUT, &data.build()).is_empty());
+    assert_eq!(w.stats.drops_of(DropReason::RealServerRemoved), 1);
+    assert_eq!(w.stats.synproxy_held, 0);
+    // A cookie handed out before the reload still opens a connection after it.
+    let ack = Seg {
+        sport: 40001,
+        seq: CLIENT_ISN.wrapping_add(1),
+        ack: Some(cookie2.wrapping_add(1)),
+        ..Seg::default()
+    };
+    let f = one(feed(&mut w, &mut io, 3 * SEC, OUT, &ack.build()), IN);
+    let (s, t, _) = tcp_of(&f);
+    assert_eq!(s.dst, ip("198.18.1.20"));
+    assert!(t.syn);
+}
