@@ -588,7 +588,9 @@ impl Director {
                 servers.push(server);
             }
             // The load-aware schedulers then decide from the servers' changes, not a scan.
-            rvs_sched::watch_loads(&dests);
+            if rvs_sched::reads_loads(&s.scheduler) {
+                rvs_sched::watch_loads(&dests);
+            }
             svc_index.insert(key, si as u16);
             services.push(Service {
                 key,

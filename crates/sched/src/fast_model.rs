@@ -171,3 +171,13 @@ fn a_lapped_log_rebuilds_and_still_decides_right() {
         least::scan(least::Kind::Lc, &dests)
     );
 }
+
+#[test]
+fn the_load_reading_schedulers_are_named() {
+    // The engine logs load changes only for services whose scheduler reads them.
+    for &name in crate::SCHEDULERS {
+        let reads = !matches!(name, "rr" | "wrr" | "sh" | "dh" | "mh");
+        assert_eq!(crate::reads_loads(name), reads, "{name}");
+    }
+    assert!(!crate::reads_loads("WLC"));
+}

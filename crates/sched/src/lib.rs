@@ -92,7 +92,7 @@ mod tourney;
 mod twos;
 mod wrr;
 
-pub use load::watch_loads;
+pub use load::{reads_loads, watch_loads};
 pub use twos::{RandomSource, SplitMix64};
 
 #[cfg(test)]

@@ -93,6 +93,15 @@ pub fn watch_loads(dests: &[Dest]) {
     }
 }
 
+/// Whether the scheduler called `name` decides from its servers' loads (and so gains from
+/// [`watch_loads`]); the others need not pay for logging changes.
+pub fn reads_loads(name: &str) -> bool {
+    matches!(
+        name,
+        "lc" | "wlc" | "sed" | "nq" | "fo" | "ovf" | "twos" | "lblc" | "lblcr"
+    )
+}
+
 /// What [`LoadView::drain`] found.
 pub(crate) enum Drained {
     /// Every logged change has been handed over (or is still being written by another worker
