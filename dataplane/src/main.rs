@@ -137,15 +137,21 @@ fn run(
     let (rx_desc, tx_desc) = (1024u16, 1024u16);
     let per_port = u32::from(queues) * (u32::from(rx_desc) + u32::from(tx_desc));
     let taps = cfg.ports.iter().filter(|p| p.exception_path).count() as u32;
-    let pool_size = (cfg.ports.len() as u32 + taps) * per_port
+    let pool_size = ((cfg.ports.len() as u32 + taps) * per_port
         + (workers as u32) * 4 * (dpdk::BURST_SIZE as u32) * (cfg.ports.len() as u32)
-        + 8192;
+        + 8192)
+        .max(cfg.mbufs);
+    tracing::info!(
+        mbufs = pool_size,
+        data_room = cfg.mbuf_data_room,
+        "creating the mbuf pool"
+    );
     let pool = Mempool::new(
         &eal,
         "rvs_mbufs",
         pool_size,
         256,
-        Mempool::DEFAULT_DATA_ROOM,
+        cfg.mbuf_data_room,
         eal.socket_id(),
     )
     .context("creating the mbuf pool (with hugepages: is /proc/sys/vm/nr_hugepages large enough? without: pass --no-huge -m 512)")?;

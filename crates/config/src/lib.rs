@@ -10,6 +10,8 @@
 //! max_connections = 1048576    # connection table size per worker
 //! idle_sleep_us = 0            # sleep after an empty poll (0 = busy poll)
 //! drop_entry = false           # full table: new connections may replace half-open ones
+//! mbufs = 0                    # packet pool size (0 = as the ports' queues need)
+//! mbuf_data_room = 2176        # bytes per mbuf, 128 of headroom included
 //! # ipvsadm_rules = "ipvsadm.rules"  # services from `ipvsadm -Sn` rules, see `load`
 //!
 //! [timeouts]                   # ipvsadm --set tcp tcpfin udp (seconds)
@@ -121,6 +123,14 @@ pub struct Config {
     /// full, a new connection may take the place of a half-open one (SYN_RECV, SYNACK)
     /// instead of being refused. Default false.
     pub drop_entry: bool,
+    /// Mbufs in rvsd's packet pool; 0 (the default) sizes it for the ports' queues, which
+    /// is also the least it gets. A `net_pcap` replay with `infinite_rx` keeps its whole
+    /// capture in mbufs of this pool, so replaying many flows needs more.
+    pub mbufs: u32,
+    /// Bytes of each mbuf, the 128-byte headroom included, 256..=65535 (default 2176,
+    /// DPDK's `RTE_MBUF_DEFAULT_BUF_SIZE`). Frames longer than this less the headroom are
+    /// not received whole: lower it only for benchmarks of small frames.
+    pub mbuf_data_room: u16,
     /// Connection timeouts (`[timeouts]`, ipvsadm `--set`).
     pub timeouts: Timeouts,
     /// The control plane (`[control]`).

@@ -21,6 +21,13 @@ pub(crate) struct Config {
     pub idle_sleep_us: i64,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub drop_entry: bool,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub mbufs: i64,
+    #[serde(
+        default = "default_mbuf_data_room",
+        skip_serializing_if = "is_default_mbuf_data_room"
+    )]
+    pub mbuf_data_room: i64,
     /// Read by `load` only; never written (the services it gives are written instead).
     #[serde(default, skip_serializing)]
     pub ipvsadm_rules: Option<String>,
@@ -187,6 +194,15 @@ fn default_workers() -> i64 {
 
 fn default_max_connections() -> i64 {
     1 << 20
+}
+
+/// DPDK's `RTE_MBUF_DEFAULT_BUF_SIZE`: 2048 bytes of data after the 128-byte headroom.
+pub(crate) fn default_mbuf_data_room() -> i64 {
+    2048 + 128
+}
+
+fn is_default_mbuf_data_room(v: &i64) -> bool {
+    *v == default_mbuf_data_room()
 }
 
 pub(crate) fn default_mtu() -> i64 {

@@ -89,6 +89,8 @@ fn config(cfg: &Config) -> raw::Config {
         max_connections: cfg.max_connections.into(),
         idle_sleep_us: cfg.idle_sleep_us.into(),
         drop_entry: cfg.drop_entry,
+        mbufs: cfg.mbufs.into(),
+        mbuf_data_room: cfg.mbuf_data_room.into(),
         ipvsadm_rules: None,
         timeouts,
         control,

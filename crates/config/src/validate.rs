@@ -48,6 +48,10 @@ pub(crate) fn validate(raw: raw::Config) -> Result<Config> {
     let workers = int_in("workers", raw.workers, 1, 64)?;
     let max_connections = int_in("max_connections", raw.max_connections, 1, u32::MAX.into())?;
     let idle_sleep_us = int_in("idle_sleep_us", raw.idle_sleep_us, 0, MAX_IDLE_SLEEP_US)?;
+    let mbufs = int_in("mbufs", raw.mbufs, 0, i64::from(u32::MAX))?;
+    // The 128-byte headroom, then room for at least a minimum frame with a tunnel header
+    // and a TOA option.
+    let mbuf_data_room = int_in("mbuf_data_room", raw.mbuf_data_room, 256, 65535)?;
     let timeouts = timeouts(raw.timeouts)?;
     let control = control(raw.control)?;
     let (ports, own) = ports(raw.ports)?;
@@ -67,6 +71,8 @@ pub(crate) fn validate(raw: raw::Config) -> Result<Config> {
         max_connections,
         idle_sleep_us,
         drop_entry: raw.drop_entry,
+        mbufs,
+        mbuf_data_room,
         timeouts,
         control,
         ports,

@@ -977,3 +977,25 @@ fn drop_entry_defaults_off_and_round_trips() {
     let e = rvs_config::parse(&format!("drop_entry = 1\n{PORTS}")).unwrap_err();
     assert!(e.to_string().contains("drop_entry"), "{e}");
 }
+
+#[test]
+fn mbuf_pool_settings_default_validate_and_round_trip() {
+    let c = rvs_config::parse(PORTS).unwrap();
+    assert_eq!((c.mbufs, c.mbuf_data_room), (0, 2176));
+    let c = rvs_config::parse(&format!("mbufs = 2500000\nmbuf_data_room = 256\n{PORTS}")).unwrap();
+    assert_eq!((c.mbufs, c.mbuf_data_room), (2_500_000, 256));
+    let text = rvs_config::ipvsadm::to_toml(&c);
+    assert!(text.contains("mbufs = 2500000"), "{text}");
+    assert_eq!(rvs_config::parse(&text).unwrap(), c);
+    // Defaults are not written back.
+    let text = rvs_config::ipvsadm::to_toml(&rvs_config::parse(PORTS).unwrap());
+    assert!(!text.contains("mbuf"), "{text}");
+    for (bad, key) in [
+        ("mbufs = -1", "mbufs"),
+        ("mbuf_data_room = 255", "mbuf_data_room"),
+        ("mbuf_data_room = 65536", "mbuf_data_room"),
+    ] {
+        let e = rvs_config::parse(&format!("{bad}\n{PORTS}")).unwrap_err();
+        assert!(e.to_string().starts_with(key), "{bad}: {e}");
+    }
+}

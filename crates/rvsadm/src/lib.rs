@@ -259,6 +259,8 @@ pub fn table_to_config(t: &Table) -> Config {
         max_connections: 1,
         idle_sleep_us: 0,
         drop_entry: false,
+        mbufs: 0,
+        mbuf_data_room: 2176,
         timeouts: rvs_config::Timeouts::default(),
         control: rvs_config::Control::default(),
         ports: Vec::new(),
