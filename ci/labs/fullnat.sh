@@ -22,11 +22,22 @@
 # DIRECTOR=kernel: nftables dnat (numgen inc mod 2) + snat to the LIP; no TOA (that check is
 # skipped with a note).
 #
-# Env: DIRECTOR=rvsd|kernel (default rvsd), RVSD, LAB_KEEP, CURL_MAX_TIME, RVSD_READY_TIMEOUT.
+# SYNPROXY=1 (rvsd only; ci/labs/fullnat-synproxy.sh) runs the same checks with `synproxy = true`
+# on the service: the SYN the RSs see is then the director's, made on the client's cookie ACK,
+# and rvsd's counters must show a proxied handshake per curl.
+#
+# Env: DIRECTOR=rvsd|kernel (default rvsd), RVSD, LAB_KEEP, CURL_MAX_TIME, RVSD_READY_TIMEOUT,
+# SYNPROXY=0|1.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-lab_init fullnat
+SYNPROXY="${SYNPROXY:-0}"
+if [ "$SYNPROXY" = 1 ]; then
+    lab_init fullnat-synproxy
+    [ "$DIRECTOR" = rvsd ] || die "SYNPROXY=1 needs DIRECTOR=rvsd"
+else
+    lab_init fullnat
+fi
 
 CIP=198.18.0.2
 VIP=198.18.0.100
@@ -134,6 +145,7 @@ port = "inside"
 protocol = "tcp"
 address = "$VIP:80"
 scheduler = "rr"
+synproxy = $([ "$SYNPROXY" = 1 ] && echo true || echo false)
 
 [[services.real_servers]]
 address = "$RIP1:80"
@@ -225,5 +237,13 @@ fi
 
 if [ "$DIRECTOR" = rvsd ]; then
     stop_rvsd
+fi
+if [ "$SYNPROXY" = 1 ]; then
+    line="$(grep '^synproxy: ' "$RVSD_LOG" | tail -n 1)"
+    log "rvsd: $line"
+    handshakes="$(sed -n 's/.* handshakes \([0-9]*\) .*/\1/p' <<<"$line")"
+    if [ -z "$handshakes" ] || [ "$handshakes" -lt 4 ]; then
+        die "expected a proxied handshake per curl, rvsd counted: ${line:-no synproxy line}"
+    fi
 fi
 pass

@@ -18,12 +18,22 @@
 # rvsd keys (issue 3 item 8): IPv6 prefixes in ports[].addresses, "[VIP]:port" service address,
 # "[RIP]:port" real servers. DIRECTOR=kernel: ip6 nftables dnat numgen inc mod 2.
 #
-# Env: DIRECTOR=rvsd|kernel (default rvsd), RVSD, LAB_KEEP, CURL_MAX_TIME, RVSD_READY_TIMEOUT.
+# SYNPROXY=1 (rvsd only; ci/labs/nat6-synproxy.sh) runs the same checks with `synproxy = true`
+# on the service, and rvsd's counters must show a proxied handshake per curl.
+#
+# Env: DIRECTOR=rvsd|kernel (default rvsd), RVSD, LAB_KEEP, CURL_MAX_TIME, RVSD_READY_TIMEOUT,
+# SYNPROXY=0|1.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 LAB_IPV6=1
-lab_init nat6
+SYNPROXY="${SYNPROXY:-0}"
+if [ "$SYNPROXY" = 1 ]; then
+    lab_init nat6-synproxy
+    [ "$DIRECTOR" = rvsd ] || die "SYNPROXY=1 needs DIRECTOR=rvsd"
+else
+    lab_init nat6
+fi
 
 CIP=2001:2::2
 VIP=2001:2::100
@@ -117,6 +127,7 @@ addresses = ["2001:2:0:1::1/64"]
 protocol = "tcp"
 address = "[$VIP]:80"
 scheduler = "rr"
+synproxy = $([ "$SYNPROXY" = 1 ] && echo true || echo false)
 
 [[services.real_servers]]
 address = "[$RIP1]:80"
@@ -144,5 +155,13 @@ assert_rs_saw RS2 "$CIP"
 
 if [ "$DIRECTOR" = rvsd ]; then
     stop_rvsd
+fi
+if [ "$SYNPROXY" = 1 ]; then
+    line="$(grep '^synproxy: ' "$RVSD_LOG" | tail -n 1)"
+    log "rvsd: $line"
+    handshakes="$(sed -n 's/.* handshakes \([0-9]*\) .*/\1/p' <<<"$line")"
+    if [ -z "$handshakes" ] || [ "$handshakes" -lt 4 ]; then
+        die "expected a proxied handshake per curl, rvsd counted: ${line:-no synproxy line}"
+    fi
 fi
 pass

@@ -2,7 +2,8 @@
 # Runs the LVS.md labs one after the other, each bounded by LAB_TIMEOUT seconds, and prints
 # "labs: N passed, N failed". Exits non-zero if any lab failed.
 #
-# Usage: ci/labs/run-all.sh [LAB...]     LAB is nat, dr, fwmark, tun, fullnat, nat6, nat2w, control or faults
+# Usage: ci/labs/run-all.sh [LAB...]     LAB is nat, dr, fwmark, tun, fullnat, nat6, nat2w, control, faults
+#        synproxy, fullnat-synproxy or nat6-synproxy
 #        (default: all of them)
 # Env:   DIRECTOR=rvsd|kernel (default rvsd), RVSD=path to rvsd (default target/release/rvsd),
 #        LAB_TIMEOUT (default 180), plus what the labs read (see lib.sh).
@@ -12,7 +13,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 timeout_s="${LAB_TIMEOUT:-180}"
 labs=("$@")
 if [ ${#labs[@]} -eq 0 ]; then
-    labs=(nat dr fwmark tun fullnat nat6 nat2w control faults)
+    labs=(nat dr fwmark tun fullnat nat6 nat2w control faults synproxy fullnat-synproxy nat6-synproxy)
 fi
 
 passed=0

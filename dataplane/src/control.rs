@@ -341,6 +341,11 @@ impl Control {
                     to_up: *up,
                 })
                 .collect(),
+            synproxy: stats
+                .synproxy()
+                .iter()
+                .map(|(n, v)| (n.to_string(), *v))
+                .collect(),
         };
         drop(inner);
         rvs_control::metrics::render(&table, &extra)

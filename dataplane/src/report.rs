@@ -70,6 +70,13 @@ pub fn render(ports: &[PortReport], engine: &Stats) -> String {
         engine.icmp_errors_sent,
         engine.wrong_worker
     );
+    if engine.synproxy_cookies_sent > 0 {
+        let _ = write!(s, "synproxy:");
+        for (name, n) in engine.synproxy() {
+            let _ = write!(s, " {name} {n}");
+        }
+        let _ = writeln!(s);
+    }
     let _ = writeln!(s, "drops: {} total", engine.total_drops());
     for (name, n) in engine.nonzero_drops() {
         let _ = writeln!(s, "  {name:<28} {n}");
@@ -81,6 +88,24 @@ pub fn render(ports: &[PortReport], engine: &Stats) -> String {
 mod tests {
     use super::*;
     use rvs_engine::DropReason;
+
+    #[test]
+    fn the_report_has_a_synproxy_line_when_the_proxy_worked() {
+        let ports = vec![];
+        assert!(!render(&ports, &Stats::default()).contains("synproxy"));
+        let st = Stats {
+            synproxy_cookies_sent: 3,
+            synproxy_handshakes: 1,
+            ..Default::default()
+        };
+        let r = render(&ports, &st);
+        assert!(
+            r.lines().any(|l| l
+                == "synproxy: cookies_sent 3 cookies_valid 0 held 0 syn_resent 0 handshakes 1 \
+                    server_resets 0 ack_data_lost 0"),
+            "{r}"
+        );
+    }
 
     #[test]
     fn the_report_names_ports_and_drop_reasons() {

@@ -52,9 +52,10 @@
 //! protocol = "tcp"
 //! address = "198.18.0.100:80"
 //! scheduler = "rr"
+//! synproxy = false                   # SYN cookies answer clients; RS chosen on their ACK
 //! [[services.real_servers]]
 //! address = "198.18.0.10:80"
-//! method = "nat"
+//! method = "nat"                     # synproxy: nat or fullnat only
 //! weight = 1
 //!
 //! [[services]]
@@ -491,6 +492,12 @@ pub struct Service {
     /// One-packet scheduling (ipvsadm `-o`): every datagram is scheduled on its own and no
     /// connection is kept. UDP and firewall-mark services only.
     pub one_packet: bool,
+    /// SYN proxy (as DPVS/Alibaba LVS SYNPROXY): the director answers a client's SYN itself
+    /// with a SYN cookie (RFC 4987) and picks a real server only once the client's ACK
+    /// proves its address, so a flood of spoofed SYNs creates no connection. TCP services
+    /// with NAT or FullNAT real servers only (the director must see the server's replies to
+    /// translate their sequence numbers). Default false.
+    pub synproxy: bool,
     /// The service's own FullNAT LIP pool, used instead of the ports' pools when not empty.
     /// Unique, none a DIP or VIP (LIPs may be shared between services).
     pub fullnat_local_addresses: Vec<IpAddr>,
@@ -511,6 +518,7 @@ impl Service {
             persistence: 0,
             persistence_prefix_len: if key.is_ipv6() { 128 } else { 32 },
             one_packet: false,
+            synproxy: false,
             fullnat_local_addresses: Vec::new(),
             health_check: None,
             real_servers: Vec::new(),

@@ -141,6 +141,8 @@ pub(crate) struct Service {
     pub persistence_netmask: Option<String>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub one_packet: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub synproxy: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fullnat_local_addresses: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

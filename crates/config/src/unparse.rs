@@ -149,6 +149,7 @@ pub(crate) fn service(s: &Service) -> raw::Service {
         persistence: s.persistence.into(),
         persistence_netmask,
         one_packet: s.one_packet,
+        synproxy: s.synproxy,
         fullnat_local_addresses: strings(&s.fullnat_local_addresses),
         health_check,
         real_servers: s

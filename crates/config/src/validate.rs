@@ -1054,6 +1054,28 @@ fn service(key: &str, s: raw::Service, ctx: &Ctx<'_>, seen: &Seen<'_>) -> Result
         real_servers.push(r);
     }
 
+    if s.synproxy {
+        let skey = format!("{key}.synproxy");
+        if service_key.protocol() == Some(Protocol::Udp) {
+            return invalid(skey, "the SYN proxy is for TCP services only");
+        }
+        // The director translates the real server's sequence numbers on their way back to the
+        // client, so it must see the replies: not with DR or TUN (DPVS refuses them too).
+        if let Some(j) = real_servers
+            .iter()
+            .position(|r| matches!(r.method, Method::Dr | Method::Tun))
+        {
+            return invalid(
+                format!("{key}.real_servers[{j}].method"),
+                format!(
+                    "the service has `synproxy = true`, which needs the real servers' replies \
+                     to pass the director: method \"nat\" or \"fullnat\", not {:?}",
+                    real_servers[j].method.as_str()
+                ),
+            );
+        }
+    }
+
     Ok(Service {
         key: service_key,
         scheduler: s.scheduler,
@@ -1061,6 +1083,7 @@ fn service(key: &str, s: raw::Service, ctx: &Ctx<'_>, seen: &Seen<'_>) -> Result
         persistence,
         persistence_prefix_len,
         one_packet: s.one_packet,
+        synproxy: s.synproxy,
         fullnat_local_addresses,
         health_check,
         real_servers,

@@ -1025,6 +1025,54 @@ fn one_packet_only_for_udp_and_fwmark() {
     assert!(!ok(&service("", "")).services[0].one_packet);
 }
 
+// ---------------------------------------------------------------- SYN proxy
+
+#[test]
+fn synproxy_defaults_off_and_round_trips() {
+    assert!(!ok(&service("", "")).services[0].synproxy);
+    let c = ok(&service(
+        "synproxy = true",
+        &format!(
+            "{}{}",
+            rs("198.18.1.10:8080", "method = \"nat\""),
+            rs("198.18.1.20:8080", "method = \"fullnat\"")
+        ),
+    ));
+    assert!(c.services[0].synproxy);
+    assert!(to_toml(&c).contains("synproxy = true"));
+    assert!(!to_toml(&ok(&service("", ""))).contains("synproxy"));
+    assert!(ok(&fwmark_service("synproxy = true", "")).services[0].synproxy);
+    let v6 = with_ports(
+        "[[services]]\nprotocol = \"tcp\"\naddress = \"[2001:db8::100]:80\"\nsynproxy = true\n",
+    );
+    assert!(ok(&v6).services[0].synproxy);
+}
+
+#[test]
+fn synproxy_refuses_dr_tun_and_udp() {
+    for method in ["dr", "tun"] {
+        refused(
+            &service(
+                "synproxy = true",
+                &format!(
+                    "{}{}",
+                    rs("198.18.1.10:8080", "method = \"nat\""),
+                    rs("198.18.1.20:80", &format!("method = {method:?}"))
+                ),
+            ),
+            "services[0].real_servers[1].method",
+            "needs the real servers' replies to pass the director",
+        );
+    }
+    refused(
+        &with_ports(
+            "[[services]]\nprotocol = \"udp\"\naddress = \"198.18.0.100:53\"\nsynproxy = true\n",
+        ),
+        "services[0].synproxy",
+        "TCP services only",
+    );
+}
+
 // ---------------------------------------------------------------- FullNAT local addresses
 
 #[test]

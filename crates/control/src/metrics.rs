@@ -40,6 +40,9 @@ pub struct Extra {
     pub drops: Vec<(String, u64)>,
     /// Health-check transitions by service, real server and new state.
     pub health_transitions: Vec<HealthTransitions>,
+    /// SYN proxy events (`cookies_sent`, `cookies_valid`, `handshakes`, …), summed over
+    /// workers.
+    pub synproxy: Vec<(String, u64)>,
 }
 
 /// How often a real server's health checks changed their verdict.
@@ -327,6 +330,19 @@ pub fn render(table: &Table, extra: &Extra) -> String {
             fam.sample(name, &[("reason", reason)], *v);
         }
     }
+    {
+        let name = "rvs_synproxy_total";
+        let mut fam = Family::new(
+            &mut out,
+            name,
+            "counter",
+            "SYN proxy events: cookies sent and found valid, client segments held, SYNs \
+             resent, real-server handshakes done and resets relayed.",
+        );
+        for (event, v) in &extra.synproxy {
+            fam.sample(name, &[("event", event)], *v);
+        }
+    }
     for (name, help, frx, ftx) in [
         (
             "rvs_port_packets_total",
@@ -563,6 +579,7 @@ mod tests {
                 to_down: 1,
                 to_up: 0,
             }],
+            synproxy: vec![("cookies_sent".into(), 5)],
         }
     }
 
@@ -589,6 +606,8 @@ mod tests {
             "rvs_health_transitions_total{service=\"tcp 198.18.0.100:80\",real_server=\"[2001:db8::10]:80\",to=\"down\"} 1",
             "# TYPE rvs_drops_total counter",
             "rvs_drops_total{reason=\"no_service\"} 7",
+            "# TYPE rvs_synproxy_total counter",
+            "rvs_synproxy_total{event=\"cookies_sent\"} 5",
             "rvs_drops_total{reason=\"weird \\\"name\\\"\\\\\\n\"} 1",
             "rvs_port_packets_total{port=\"outside\",direction=\"rx\"} 1000",
             "rvs_port_packets_total{port=\"outside\",direction=\"tx\"} 900",

@@ -20,6 +20,7 @@ use rvs_sched::{Dest, DestCounters, SchedFlags};
 use rvs_wire::MacAddr;
 
 use crate::route::{Route, Route6, RouteTable, RouteTable6};
+use crate::synproxy::Secret;
 
 /// Index of a port in the configuration's `[[ports]]` order.
 pub type PortIdx = u16;
@@ -207,6 +208,9 @@ pub struct Service {
     pub persistence_prefix: u8,
     /// One-packet scheduling for UDP (ipvsadm -o).
     pub one_packet: bool,
+    /// SYN proxy: TCP SYNs are answered with cookies, real servers chosen on the ACK
+    /// (see [`crate::synproxy`]).
+    pub synproxy: bool,
     /// FullNAT local addresses of this service, overriding the ports'.
     pub lips: Vec<Ipv4Addr>,
     /// IPv6 FullNAT local addresses of this service, overriding the ports'.
@@ -278,6 +282,9 @@ pub struct Director {
     pub drop_entry: bool,
     /// Real-server slots in use (see [`RealServer::slot`]).
     pub slots: u32,
+    /// The SYN proxy's cookie key: drawn for the first director, inherited by the ones a
+    /// reload makes, so cookies handed out before a reload still check after it.
+    pub synproxy_secret: Secret,
     svc_index: HashMap<SvcKey, u16>,
     /// Whether a catch-all port-0 service exists (the kernel's `nullsvc_counter`).
     has_port_zero: bool,
@@ -602,6 +609,7 @@ impl Director {
                 persistence_ns: u64::from(s.persistence) * 1_000_000_000,
                 persistence_prefix: s.persistence_prefix_len.min(if is6 { 128 } else { 32 }),
                 one_packet: s.one_packet,
+                synproxy: s.synproxy,
                 lips: svc_lips,
                 lips6: svc_lips6,
             });
@@ -691,6 +699,7 @@ impl Director {
             max_connections: cfg.max_connections as usize,
             drop_entry: cfg.drop_entry,
             slots: next_slot,
+            synproxy_secret: previous.map_or_else(Secret::random, |p| p.synproxy_secret),
             svc_index,
             has_port_zero,
             local,

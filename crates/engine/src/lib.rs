@@ -14,6 +14,12 @@
 //! - rewritten for its forwarding method: [`forward`] (IPv4) and [`forward6`] (IPv6);
 //! - routed and given a next-hop MAC: [`route`] and [`neigh`] (ARP for IPv4, Neighbor
 //!   Discovery for IPv6).
+//!
+//! A service with `synproxy = true` does not let a SYN open a connection: the engine
+//! answers it with a SYN cookie and creates the connection only on the client's ACK that
+//! returns a valid one, then completes the real server's handshake itself and translates
+//! sequence numbers for the rest of the connection; see [`synproxy`] for what it does and
+//! does not do.
 
 pub mod buf;
 pub mod director;
@@ -25,6 +31,7 @@ pub mod persist;
 pub mod route;
 pub mod stats;
 pub mod steer;
+pub mod synproxy;
 pub mod worker;
 
 pub use buf::{Io, PacketBuf, VecBuf};

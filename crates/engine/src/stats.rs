@@ -107,11 +107,21 @@ pub enum DropReason {
     /// A packet without DF too big for the tunnel once wrapped: the director does not
     /// fragment (a packet with DF gets "fragmentation needed" instead).
     TunnelTooBig,
+    /// An ACK to a SYN-proxy service, without a connection, that does not return a cookie the
+    /// director made for this client in the last two minutes (spoofed, or too late).
+    SynproxyBadCookie,
+    /// A client segment of a proxied connection waiting for its real server's SYN-ACK, pushed
+    /// out by a newer one (the client retransmits it) or freed when the connection ended
+    /// before the server answered.
+    SynproxyAwaitingServer,
+    /// From a real server, before its handshake with the director completed, a segment other
+    /// than the SYN-ACK or a reset.
+    SynproxyUnexpectedReply,
 }
 
 impl DropReason {
     /// Every reason, in declaration order (index = `reason as usize`).
-    pub const ALL: [DropReason; 45] = [
+    pub const ALL: [DropReason; 48] = [
         DropReason::EthTruncated,
         DropReason::NotOurMac,
         DropReason::UnknownEthertype,
@@ -157,6 +167,9 @@ impl DropReason {
         DropReason::IcmpNoConnection,
         DropReason::LipExhausted,
         DropReason::TunnelTooBig,
+        DropReason::SynproxyBadCookie,
+        DropReason::SynproxyAwaitingServer,
+        DropReason::SynproxyUnexpectedReply,
     ];
 
     /// How many reasons there are.
@@ -210,6 +223,9 @@ impl DropReason {
             DropReason::IcmpNoConnection => "icmp_no_connection",
             DropReason::LipExhausted => "lip_exhausted",
             DropReason::TunnelTooBig => "tunnel_too_big",
+            DropReason::SynproxyBadCookie => "synproxy_bad_cookie",
+            DropReason::SynproxyAwaitingServer => "synproxy_awaiting_server",
+            DropReason::SynproxyUnexpectedReply => "synproxy_unexpected_reply",
         }
     }
 }
@@ -251,6 +267,21 @@ pub struct Stats {
     pub conns_expired: u64,
     /// Half-open connections dropped to make room for new ones (drop_entry defence).
     pub conns_dropped_half_open: u64,
+    /// SYN proxy: client SYNs answered with a SYN-ACK carrying a cookie (no connection made).
+    pub synproxy_cookies_sent: u64,
+    /// SYN proxy: ACKs returning a valid cookie (a connection made, a SYN sent to the RS).
+    pub synproxy_cookies_valid: u64,
+    /// SYN proxy: client ACKs that carried data, lost with the SYN made of them (the client
+    /// retransmits it).
+    pub synproxy_ack_data_lost: u64,
+    /// SYN proxy: client segments kept until their real server's SYN-ACK (then forwarded).
+    pub synproxy_held: u64,
+    /// SYN proxy: SYNs sent to a real server again, on a client's retransmission.
+    pub synproxy_syn_resent: u64,
+    /// SYN proxy: real servers' SYN-ACKs answered by the director; translation starts.
+    pub synproxy_handshakes: u64,
+    /// SYN proxy: real servers' resets of the director's SYN, relayed to the client.
+    pub synproxy_server_resets: u64,
     /// Frames that waited for neighbour resolution.
     pub neighbour_held: u64,
     /// Frames for the director itself passed to the kernel (exception path).
@@ -281,6 +312,13 @@ impl Default for Stats {
             conns_created: 0,
             conns_expired: 0,
             conns_dropped_half_open: 0,
+            synproxy_cookies_sent: 0,
+            synproxy_cookies_valid: 0,
+            synproxy_ack_data_lost: 0,
+            synproxy_held: 0,
+            synproxy_syn_resent: 0,
+            synproxy_handshakes: 0,
+            synproxy_server_resets: 0,
             neighbour_held: 0,
             to_kernel: 0,
             wrong_worker: 0,
@@ -325,12 +363,33 @@ impl Stats {
         self.conns_created += o.conns_created;
         self.conns_expired += o.conns_expired;
         self.conns_dropped_half_open += o.conns_dropped_half_open;
+        self.synproxy_cookies_sent += o.synproxy_cookies_sent;
+        self.synproxy_cookies_valid += o.synproxy_cookies_valid;
+        self.synproxy_ack_data_lost += o.synproxy_ack_data_lost;
+        self.synproxy_held += o.synproxy_held;
+        self.synproxy_syn_resent += o.synproxy_syn_resent;
+        self.synproxy_handshakes += o.synproxy_handshakes;
+        self.synproxy_server_resets += o.synproxy_server_resets;
         self.neighbour_held += o.neighbour_held;
         self.to_kernel += o.to_kernel;
         self.wrong_worker += o.wrong_worker;
         for (a, b) in self.drops.iter_mut().zip(o.drops.iter()) {
             *a += b;
         }
+    }
+
+    /// The SYN proxy's counters with their names (without the `synproxy_` prefix), for
+    /// reports and metrics.
+    pub fn synproxy(&self) -> [(&'static str, u64); 7] {
+        [
+            ("cookies_sent", self.synproxy_cookies_sent),
+            ("cookies_valid", self.synproxy_cookies_valid),
+            ("held", self.synproxy_held),
+            ("syn_resent", self.synproxy_syn_resent),
+            ("handshakes", self.synproxy_handshakes),
+            ("server_resets", self.synproxy_server_resets),
+            ("ack_data_lost", self.synproxy_ack_data_lost),
+        ]
     }
 
     /// Non-zero drop counters with their names.

@@ -36,10 +36,15 @@ use crate::neigh::{Held, Neighbours};
 use crate::persist::Templates;
 use crate::stats::{DropReason, Stats};
 use crate::steer;
+use crate::synproxy::{self, Phase, Segment, SynOptions, Translate};
 
 mod v6;
 
 use v6::{encapsulate6, send_neighbor_solicit};
+
+/// Client segments a worker keeps while their real servers answer the SYN proxy's SYN.
+/// (Each holds a packet buffer; stale ones are freed by `tick`.)
+const SYNPROXY_HELD: usize = 256;
 
 /// Sizes and timeouts of one worker.
 #[derive(Clone, Debug)]
@@ -120,6 +125,9 @@ pub struct ConnData<A = Ipv4Addr, K = FlowKey> {
     pub template: Option<K>,
     /// The real server's traffic slot.
     pub slot: u32,
+    /// SYN proxy: the handshake with the real server and the sequence translation
+    /// ([`Phase::Off`] for connections not made by the proxy).
+    pub syn: Translate,
 }
 
 /// An IPv6 connection's data.
@@ -187,6 +195,10 @@ enum Action {
     },
     /// Taken in by the director itself (an ARP reply to our request), counted by its handler.
     Consumed,
+    /// SYN proxy: a client segment of this connection arrived before the real server's
+    /// SYN-ACK; keep it (one per connection, as DPVS keeps the client's first ACK/data
+    /// segment) and handle it again once the server's handshake is done.
+    SynproxyHold(Held1, Option<Resend>),
     /// The IP packet is ready: route it to `next_hop` out of `port`, setting the MACs.
     Forward {
         port: PortIdx,
@@ -221,6 +233,23 @@ struct Flow<A> {
     slot: u32,
 }
 
+/// SYN proxy: which connection a held segment waits for (IPv6 table or IPv4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Held1 {
+    id: ConnId,
+    v6: bool,
+}
+
+/// SYN proxy: the SYN to send the real server again, should a held client segment turn out
+/// to be a retransmission (the first SYN or the server's answer was lost).
+#[derive(Clone, Copy, Debug)]
+struct Resend {
+    syn: Segment,
+    toa: Option<(IpAddr, u16)>,
+    port: PortIdx,
+    next_hop: IpAddr,
+}
+
 /// Changes to a forwarded frame that need its buffer, not just its bytes.
 #[derive(Clone, Copy, Debug)]
 enum Post {
@@ -234,6 +263,9 @@ enum Post {
     Toa(Ipv4Addr, u16),
     /// The IPv6 TOA option (FullNAT SYN), the TCP header at `.2` in the IPv6 packet.
     Toa6(Ipv6Addr, u16, usize),
+    /// SYN proxy: the frame becomes this segment, then gets the TOA option when given (the
+    /// SYN to a FullNAT real server).
+    Build(Segment, Option<(IpAddr, u16)>),
 }
 
 /// Parsed facts of a TCP/UDP packet the rest of the path needs.
@@ -304,6 +336,9 @@ trait Family: Sized + 'static {
     fn client_owner(a: Self::Addr, workers: u16) -> u16;
     /// The IP packet's length (as the traffic counters count bytes).
     fn ip_len(ip: &[u8]) -> u64;
+    /// The TCP segment of a frame, for the SYN proxy (`None` when it is not TCP right after
+    /// the IP header).
+    fn segment_of(frame: &[u8]) -> Option<synproxy::Seen>;
     /// Rewrite the packet for its connection's method and direction; where it goes next.
     fn rewrite<B: PacketBuf>(
         w: &mut Worker<B>,
@@ -383,6 +418,9 @@ impl Family for V4 {
     fn ip_len(ip: &[u8]) -> u64 {
         ipv4::Packet::new_checked(ip).map_or(0, |p| u64::from(p.total_len()))
     }
+    fn segment_of(frame: &[u8]) -> Option<synproxy::Seen> {
+        synproxy::Seen::parse(frame)
+    }
     #[inline]
     fn rewrite<B: PacketBuf>(
         w: &mut Worker<B>,
@@ -459,6 +497,9 @@ impl Family for V6 {
     fn ip_len(ip: &[u8]) -> u64 {
         ipv6::Packet::new_checked(ip).map_or(0, |p| 40 + u64::from(p.payload_len()))
     }
+    fn segment_of(frame: &[u8]) -> Option<synproxy::Seen> {
+        synproxy::Seen::parse6(frame)
+    }
     #[inline]
     fn rewrite<B: PacketBuf>(
         w: &mut Worker<B>,
@@ -495,6 +536,15 @@ pub struct Worker<B> {
     ident: u16,
     /// The real server the packet being handled was sent to (for decisions).
     last_real: Option<(IpAddr, u16)>,
+    /// SYN proxy: client segments waiting for their real server's SYN-ACK, by connection
+    /// (slot = id modulo the length; a newer segment pushes an older one out, counted).
+    /// Allocated at start.
+    sp_held: Vec<Option<(Held1, PortIdx, B)>>,
+    /// SYN proxy: the connection whose server handshake the packet being handled completed
+    /// (its held segment, if any, follows the director's ACK).
+    sp_release: Option<Held1>,
+    /// SYN proxy: where `tick` goes on looking for held segments whose connection is gone.
+    sp_sweep: usize,
     /// This worker's counters.
     pub stats: Stats,
 }
@@ -524,6 +574,9 @@ impl<B: PacketBuf> Worker<B> {
             now: 0,
             rng: 0x9e37_79b9_7f4a_7c15 ^ (u64::from(cfg.id) << 32 | 1),
             last_real: None,
+            sp_held: (0..SYNPROXY_HELD).map(|_| None).collect(),
+            sp_release: None,
+            sp_sweep: 0,
             ident: 0,
             neigh,
             neigh6,
@@ -636,7 +689,7 @@ impl<B: PacketBuf> Worker<B> {
         if !self.cfg.record_decisions {
             return;
         }
-        let (proto, src, sport, dst, dport) = F::parts(&l4.key);
+        let proto = F::parts(&l4.key).0;
         let opens = match proto {
             ipv4::protocol::TCP => {
                 l4.tcp_flags & (tcp::Flags::SYN | tcp::Flags::ACK) == tcp::Flags::SYN
@@ -644,13 +697,18 @@ impl<B: PacketBuf> Worker<B> {
             _ => true,
         };
         if opens {
-            self.decisions.push(Decision {
-                proto,
-                client: (src.into(), sport),
-                vip: (dst.into(), dport),
-                real,
-            });
+            self.record_always::<F>(l4, real);
         }
+    }
+
+    fn record_always<F: Family>(&mut self, l4: &L4<F::Key>, real: Option<(IpAddr, u16)>) {
+        let (proto, src, sport, dst, dport) = F::parts(&l4.key);
+        self.decisions.push(Decision {
+            proto,
+            client: (src.into(), sport),
+            vip: (dst.into(), dport),
+            real,
+        });
     }
 
     /// The director this worker forwards for.
@@ -723,6 +781,13 @@ impl<B: PacketBuf> Worker<B> {
                 return;
             }
         }
+        self.handle_untagged(now_ns, port, pkt, io);
+    }
+
+    /// The rest of [`Worker::handle`], for a frame without its VLAN tag (or one the SYN proxy
+    /// held, handled again).
+    fn handle_untagged(&mut self, now_ns: u64, port: PortIdx, mut pkt: B, io: &mut impl Io<B>) {
+        self.sp_release = None;
         match self.classify(now_ns, port, &mut pkt, io) {
             // Traffic for the director itself that rvs does not handle (SSH to a DIP, replies
             // to health checks): to the kernel through the port's exception path, if it has
@@ -791,9 +856,42 @@ impl<B: PacketBuf> Worker<B> {
                     }
                     Post::Toa(client, cport) => self.add_toa(&mut pkt, client, cport),
                     Post::Toa6(client, cport, at) => self.add_toa6(&mut pkt, at, client, cport),
+                    Post::Build(seg, toa) => {
+                        if !(pkt.set_len(seg.frame_len()) && seg.write(pkt.data_mut())) {
+                            self.stats.drop(DropReason::NoBuffer);
+                            return;
+                        }
+                        if let Some((client, cport)) = toa {
+                            self.add_toa_any(&mut pkt, client, cport);
+                        }
+                    }
                 }
                 self.stats.forwarded += 1;
                 self.transmit(now_ns, port, next_hop, pkt, io);
+                if let Some(id) = self.sp_release.take() {
+                    self.release_held(now_ns, id, io);
+                }
+            }
+            Action::SynproxyHold(id, resend) => {
+                let slot = id.id.as_u32() as usize % SYNPROXY_HELD;
+                let Some(held) = self.sp_held.get_mut(slot) else {
+                    self.stats.drop(DropReason::SynproxyAwaitingServer);
+                    return;
+                };
+                let older = held.replace((id, port, pkt));
+                self.stats.synproxy_held += 1;
+                if let Some((older_id, _, _)) = older {
+                    // An older segment (a retransmission, or another connection's) gives
+                    // way; its client sends it again.
+                    self.stats.drop(DropReason::SynproxyAwaitingServer);
+                    if older_id == id {
+                        // The client retransmits: the SYN or the server's SYN-ACK may have
+                        // been lost; send the SYN again (DPVS syn_proxy retries likewise).
+                        if let Some(r) = resend {
+                            self.synproxy_resend(now_ns, r, io);
+                        }
+                    }
+                }
             }
             Action::IcmpError {
                 msg_type,
@@ -813,6 +911,86 @@ impl<B: PacketBuf> Worker<B> {
         }
     }
 
+    /// SYN proxy: free held client segments whose connection no longer waits for its real
+    /// server (reset, timed out), a few slots per tick.
+    fn sweep_held(&mut self) {
+        const PER_TICK: usize = 32;
+        for _ in 0..PER_TICK {
+            let slot = self.sp_sweep % SYNPROXY_HELD;
+            self.sp_sweep = (slot + 1) % SYNPROXY_HELD;
+            let Some(held) = self.sp_held.get_mut(slot) else {
+                continue;
+            };
+            let waiting = held.as_ref().is_some_and(|(h, _, _)| {
+                let phase = if h.v6 {
+                    self.t6.conns.get(h.id).map(|e| e.data.syn.phase)
+                } else {
+                    self.t4.conns.get(h.id).map(|e| e.data.syn.phase)
+                };
+                phase == Some(Phase::AwaitSynAck)
+            });
+            if !waiting && held.take().is_some() {
+                self.stats.drop(DropReason::SynproxyAwaitingServer);
+            }
+        }
+    }
+
+    /// The TOA option of either family on the SYN in `pkt` (IPv6: right after the fixed
+    /// header, where the SYN proxy writes its TCP header).
+    fn add_toa_any(&mut self, pkt: &mut B, client: IpAddr, cport: u16) {
+        match client {
+            IpAddr::V4(c) => self.add_toa(pkt, c, cport),
+            IpAddr::V6(c) => self.add_toa6(pkt, ipv6::HEADER_LEN, c, cport),
+        }
+    }
+
+    /// Route to `dst` of either family.
+    fn route_ip(&self, dst: IpAddr) -> Action {
+        match dst {
+            IpAddr::V4(a) => self.route_to(a),
+            IpAddr::V6(a) => self.route_to6(a),
+        }
+    }
+
+    /// SYN proxy: send the real server the SYN again, in a buffer of its own.
+    fn synproxy_resend(&mut self, now_ns: u64, r: Resend, io: &mut impl Io<B>) {
+        let Some(mut pkt) = io.alloc() else {
+            self.stats.drop(DropReason::NoBuffer);
+            return;
+        };
+        if !pkt.set_len(r.syn.frame_len()) {
+            self.stats.drop(DropReason::NoBuffer);
+            return;
+        }
+        let data = pkt.data_mut();
+        data[..ethernet::HEADER_LEN].fill(0);
+        if !r.syn.write(data) {
+            self.stats.drop(DropReason::NoBuffer);
+            return;
+        }
+        if let Some((client, cport)) = r.toa {
+            self.add_toa_any(&mut pkt, client, cport);
+        }
+        self.stats.synproxy_syn_resent += 1;
+        self.transmit(now_ns, r.port, r.next_hop, pkt, io);
+    }
+
+    /// SYN proxy: the held client segment of connection `id`, if any, goes through the engine
+    /// again now that the connection translates (as a frame received now on its port).
+    fn release_held(&mut self, now_ns: u64, id: Held1, io: &mut impl Io<B>) {
+        let slot = id.id.as_u32() as usize % SYNPROXY_HELD;
+        let Some(held) = self.sp_held.get_mut(slot) else {
+            return;
+        };
+        if held.as_ref().is_none_or(|(h, _, _)| *h != id) {
+            return;
+        }
+        if let Some((_, port, pkt)) = held.take() {
+            // Counted once as received, when it first arrived; its VLAN tag is off already.
+            self.handle_untagged(now_ns, port, pkt, io);
+        }
+    }
+
     /// Timers: expire connections, probe and give up on neighbours. Call every few
     /// milliseconds between bursts.
     pub fn tick(&mut self, now_ns: u64, io: &mut impl Io<B>) {
@@ -824,6 +1002,7 @@ impl<B: PacketBuf> Worker<B> {
             expire_tables(t6, now_ns, cfg.expire_budget, cfg.exact_expiry, stats);
         }
         self.now = now_ns;
+        self.sweep_held();
         // lblc/lblcr collect their tables every 60 s from the service's creation; an idle
         // service's timer runs here.
         for s in self.scheds.iter_mut() {
@@ -1086,6 +1265,13 @@ impl<B: PacketBuf> Worker<B> {
                 Some((_, dir)) => dir == Dir::Inbound && proto == ipv4::protocol::TCP,
                 None => svc.is_some(),
             };
+        // A SYN-proxy service decides on the client's cookie ACK, not on its SYN.
+        let proxied = decides
+            && hit.is_none()
+            && proto == ipv4::protocol::TCP
+            && svc
+                .and_then(|si| self.dir.services.get(usize::from(si)))
+                .is_some_and(|s| s.synproxy);
         self.last_real = None;
         let action = match (hit, svc) {
             (Some((id, dir)), _) => self.existing::<F>(now, id, dir, l4, frame),
@@ -1096,7 +1282,18 @@ impl<B: PacketBuf> Worker<B> {
                 DropReason::NoService
             }),
         };
-        if decides {
+        if proxied {
+            // The SYN is answered by the director (no decision yet); the ACK that may open
+            // the connection is the decision, or a refusal (bad cookie, no real server).
+            let f = l4.tcp_flags & (tcp::Flags::SYN | tcp::Flags::ACK | tcp::Flags::RST);
+            if f == tcp::Flags::ACK {
+                let real = match action {
+                    Action::Forward { .. } => self.last_real,
+                    _ => None,
+                };
+                self.record_always::<F>(&l4, real);
+            }
+        } else if decides {
             let real = match action {
                 Action::Forward { .. } => self.last_real,
                 _ => None,
@@ -1279,6 +1476,9 @@ impl<B: PacketBuf> Worker<B> {
             Tcp(TcpState),
             Udp,
         }
+        if let Some(a) = self.synproxy_existing::<F>(now, id, dir, l4, frame) {
+            return a;
+        }
         let next = {
             let Some(e) = F::tables(self).conns.get_mut(id) else {
                 return Action::Drop(DropReason::NoConnection);
@@ -1354,7 +1554,106 @@ impl<B: PacketBuf> Worker<B> {
             lport: c.lport,
             slot: c.slot,
         };
+        let tr = c.syn;
+        if tr.phase == Phase::Established {
+            // SYN proxy: the two halves' sequence spaces differ by the cookie.
+            if let Some(seg) = frame.get_mut(ethernet::HEADER_LEN + l4.at..) {
+                match dir {
+                    Dir::Inbound => tr.inbound(seg),
+                    Dir::Outbound => tr.outbound(seg),
+                }
+            }
+        }
         self.forward::<F>(flow, dir, l4, frame)
+    }
+
+    /// SYN proxy: the SYN the real server of connection `id` was sent, rebuilt from the
+    /// connection and the client segment in `frame` (its sequence number less one is the
+    /// client's ISN; the cookie holds the options).
+    fn synproxy_syn_again<F: Family>(&mut self, id: ConnId, frame: &[u8]) -> Option<Resend> {
+        let seen = F::segment_of(frame)?;
+        let e = F::tables(self).conns.get(id)?;
+        let c = &e.data;
+        let (_, client, cport, _, _) = F::parts(&e.in_key);
+        let (client, rip): (IpAddr, IpAddr) = (client.into(), c.rip.into());
+        let (src, sport, toa) = match c.method {
+            Method::FullNat => (c.lip.into(), c.lport, Some((client, cport))),
+            _ => (client, cport, None),
+        };
+        let opts = synproxy::cookie_options(c.syn.delta);
+        let (rport, window) = (c.rport, c.syn.syn_window());
+        let syn = Segment {
+            src,
+            dst: rip,
+            ttl: 64,
+            sport,
+            dport: rport,
+            seq: seen.seq.wrapping_sub(1),
+            ack: 0,
+            flags: tcp::Flags::SYN,
+            window,
+            options: Some((opts, opts.wscale)),
+        };
+        match self.route_ip(rip) {
+            Action::Forward { port, next_hop, .. } => Some(Resend {
+                syn,
+                toa,
+                port,
+                next_hop,
+            }),
+            _ => None,
+        }
+    }
+
+    /// SYN proxy, a connection whose real server has not finished its handshake with the
+    /// director (or retransmits its SYN-ACK): what becomes of the packet, or `None` for the
+    /// usual path.
+    fn synproxy_existing<F: Family>(
+        &mut self,
+        now: u64,
+        id: ConnId,
+        dir: Dir,
+        l4: L4<F::Key>,
+        frame: &mut [u8],
+    ) -> Option<Action> {
+        let c = &F::tables(self).conns.get(id)?.data;
+        let phase = c.syn.phase;
+        if phase == Phase::Off || !c.alive.load(Ordering::Relaxed) {
+            // Not proxied, or its real server is gone (the usual path drops the packet).
+            return None;
+        }
+        let f = l4.tcp_flags;
+        let synack = f & (tcp::Flags::SYN | tcp::Flags::ACK | tcp::Flags::RST)
+            == tcp::Flags::SYN | tcp::Flags::ACK;
+        match (phase, dir) {
+            (Phase::AwaitSynAck, Dir::Inbound) => {
+                let resend = self.synproxy_syn_again::<F>(id, frame);
+                let v6 = matches!(F::UNSPECIFIED.into(), IpAddr::V6(_));
+                Some(Action::SynproxyHold(Held1 { id, v6 }, resend))
+            }
+            (_, Dir::Outbound) if synack => Some(self.synproxy_synack::<F>(now, id, frame)),
+            (Phase::AwaitSynAck, Dir::Outbound) if f & tcp::Flags::RST != 0 => {
+                // The real server refuses: the client hears the reset, its sequence number
+                // put where the client expects the server's next one (cookie + 1).
+                let seq = F::segment_of(frame)?.seq;
+                let e = F::tables(self).conns.get_mut(id)?;
+                // established() takes the server's ISN: one before the reset's number.
+                e.data.syn.established(
+                    seq.wrapping_sub(1),
+                    &SynOptions {
+                        mss: 0,
+                        wscale: None,
+                        sack: false,
+                    },
+                );
+                self.stats.synproxy_server_resets += 1;
+                None
+            }
+            (Phase::AwaitSynAck, Dir::Outbound) => {
+                Some(Action::Drop(DropReason::SynproxyUnexpectedReply))
+            }
+            _ => None,
+        }
     }
 
     /// The real server `svc`'s scheduler picks for a new connection.
@@ -1382,19 +1681,58 @@ impl<B: PacketBuf> Worker<B> {
         frame: &mut [u8],
     ) -> Action {
         let (proto, src, sport, dst, dport) = F::parts(&l4.key);
+        let dir = Arc::clone(&self.dir);
+        let Some(svc) = dir.services.get(usize::from(si)) else {
+            return Action::Drop(DropReason::NoService);
+        };
+        // SYN proxy: a SYN is answered with a cookie; an ACK returning a valid one opens the
+        // connection as a SYN would, and its frame becomes the SYN to the real server.
+        let mut proxied: Option<(u32, SynOptions, Translate)> = None;
+        if svc.synproxy && proto == ipv4::protocol::TCP {
+            let f = l4.tcp_flags & (tcp::Flags::SYN | tcp::Flags::ACK | tcp::Flags::RST);
+            if f == tcp::Flags::SYN {
+                return self.synproxy_syn::<F>(now, l4, frame);
+            }
+            if f != tcp::Flags::ACK {
+                return Action::Drop(DropReason::NoConnection);
+            }
+            let Some(seen) = F::segment_of(frame) else {
+                return Action::Drop(DropReason::NoConnection);
+            };
+            let tuple = synproxy::Tuple {
+                client: src.into(),
+                cport: sport,
+                vip: dst.into(),
+                vport: dport,
+            };
+            let cookie = seen.ack.wrapping_sub(1);
+            let isn = seen.seq.wrapping_sub(1);
+            let Some(opts) = synproxy::check_cookie(&dir.synproxy_secret, &tuple, isn, cookie, now)
+            else {
+                return Action::Drop(DropReason::SynproxyBadCookie);
+            };
+            self.stats.synproxy_cookies_valid += 1;
+            if seen.payload_len > 0 {
+                // The SYN made of this frame carries no data: the client sends it again
+                // (DPVS would keep the frame until the real server answers).
+                self.stats.synproxy_ack_data_lost += 1;
+            }
+            let tr = Translate::new(cookie, seen.window, &opts);
+            proxied = Some((isn, opts, tr));
+        }
+        // The state machine sees the proxied connection open with its SYN to the real server.
+        let tcp_flags = match proxied {
+            Some(_) => tcp::Flags::SYN,
+            None => l4.tcp_flags,
+        };
         let state = if proto == ipv4::protocol::TCP {
             // IPVS schedules TCP only on a SYN (ip_vs_in → tcp_conn_schedule: th->syn && !rst).
-            let f = l4.tcp_flags;
-            if f & tcp::Flags::SYN == 0 || f & tcp::Flags::RST != 0 {
+            if tcp_flags & tcp::Flags::SYN == 0 || tcp_flags & tcp::Flags::RST != 0 {
                 return Action::Drop(DropReason::NoConnection);
             }
             State::Tcp(TcpState::None)
         } else {
             State::Udp
-        };
-        let dir = Arc::clone(&self.dir);
-        let Some(svc) = dir.services.get(usize::from(si)) else {
-            return Action::Drop(DropReason::NoService);
         };
         if self.scheds.get(usize::from(si)).is_none() {
             return Action::Drop(DropReason::NoService);
@@ -1485,7 +1823,7 @@ impl<B: PacketBuf> Worker<B> {
                 } else {
                     StateDir::InputOnly
                 };
-                State::Tcp(state::tcp_next_state(s, sdir, l4.tcp_flags))
+                State::Tcp(state::tcp_next_state(s, sdir, tcp_flags))
             }
             s => s,
         };
@@ -1532,6 +1870,7 @@ impl<B: PacketBuf> Worker<B> {
             alive: Arc::clone(&rs.alive),
             template,
             slot: rs.slot,
+            syn: proxied.map(|(_, _, tr)| tr).unwrap_or_default(),
         };
         if self.dir.drop_entry {
             let t = F::tables(self);
@@ -1557,7 +1896,143 @@ impl<B: PacketBuf> Worker<B> {
         // ip_vs_bind_dest: the new connection counts for its real server (and may set its
         // overload flag at the upper threshold).
         rs.counters.bind(active);
-        self.forward::<F>(flow, Dir::Inbound, l4, frame)
+        let action = self.forward::<F>(flow, Dir::Inbound, l4, frame);
+        match (proxied, action) {
+            (Some((isn, opts, tr)), Action::Forward { port, next_hop, .. }) => {
+                // The client's ACK, rewritten for the method, becomes the SYN the client would
+                // have sent: its ISN and the options its cookie kept (ip_vs_synproxy.c
+                // syn_proxy_send_rs_syn).
+                let Some(seen) = F::segment_of(frame) else {
+                    return Action::Drop(DropReason::NoConnection);
+                };
+                let toa = match (method, flow.client.into()) {
+                    (Method::FullNat, c) => Some((c, flow.cport)),
+                    _ => None,
+                };
+                let seg = Segment {
+                    src: seen.src,
+                    dst: seen.dst,
+                    ttl: seen.ttl,
+                    sport: seen.sport,
+                    dport: seen.dport,
+                    seq: isn,
+                    ack: 0,
+                    flags: tcp::Flags::SYN,
+                    window: tr.syn_window(),
+                    options: Some((opts, opts.wscale)),
+                };
+                Action::Forward {
+                    port,
+                    next_hop,
+                    post: Post::Build(seg, toa),
+                }
+            }
+            (_, action) => action,
+        }
+    }
+
+    /// SYN proxy: answer a client's SYN with a SYN-ACK from the VIP whose sequence number is
+    /// a cookie (RFC 4987 §3.6; ip_vs_synproxy.c syn_proxy_syn_rcv); nothing is kept.
+    fn synproxy_syn<F: Family>(&mut self, now: u64, l4: L4<F::Key>, frame: &[u8]) -> Action {
+        let (_, src, sport, dst, dport) = F::parts(&l4.key);
+        let Some(seen) = F::segment_of(frame) else {
+            return Action::Drop(DropReason::NoConnection);
+        };
+        let tuple = synproxy::Tuple {
+            client: src.into(),
+            cport: sport,
+            vip: dst.into(),
+            vport: dport,
+        };
+        let opts = seen.syn_options;
+        let cookie = synproxy::make_cookie(&self.dir.synproxy_secret, &tuple, seen.seq, &opts, now);
+        let kept = opts.rounded();
+        let seg = Segment {
+            src: seen.dst,
+            dst: seen.src,
+            ttl: 64,
+            sport: seen.dport,
+            dport: seen.sport,
+            seq: cookie,
+            ack: seen.seq.wrapping_add(1),
+            flags: tcp::Flags::SYN | tcp::Flags::ACK,
+            // The real server announces its own window with its first segment.
+            window: u16::MAX,
+            options: Some((kept, kept.wscale.map(|_| synproxy::DIRECTOR_WSCALE))),
+        };
+        match self.route_ip(seen.src) {
+            Action::Forward { port, next_hop, .. } => {
+                self.stats.synproxy_cookies_sent += 1;
+                Action::Forward {
+                    port,
+                    next_hop,
+                    post: Post::Build(seg, None),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// SYN proxy: the real server's SYN-ACK (or a retransmission of it) to the director's
+    /// SYN. Record its ISN, so that its sequence numbers can be translated from now on, and
+    /// answer it with the ACK that completes its handshake; the client, established since its
+    /// own ACK, never sees it (ip_vs_synproxy.c syn_proxy_reuse_skb / ack to the RS).
+    fn synproxy_synack<F: Family>(&mut self, now: u64, id: ConnId, frame: &[u8]) -> Action {
+        let Some(seen) = F::segment_of(frame) else {
+            return Action::Drop(DropReason::SynproxyUnexpectedReply);
+        };
+        let timeouts = self.cfg.timeouts;
+        let t = F::tables(self);
+        let Some(e) = t.conns.get_mut(id) else {
+            return Action::Drop(DropReason::NoConnection);
+        };
+        let mut done = false;
+        let mut expiry = None;
+        if e.data.syn.phase == Phase::AwaitSynAck {
+            e.data.syn.established(seen.seq, &seen.syn_options);
+            // IPVS states as if both segments had passed: the RS's SYN-ACK (output), then
+            // the client's ACK (input) that the director sends in its name.
+            if let State::Tcp(cur) = e.state {
+                let n =
+                    state::tcp_next_state(cur, StateDir::Output, tcp::Flags::SYN | tcp::Flags::ACK);
+                let n = state::tcp_next_state(n, StateDir::Input, tcp::Flags::ACK);
+                e.state = State::Tcp(n);
+                set_active(&mut e.data, state::is_active(e.state));
+                expiry = Some(now.saturating_add(timeouts.tcp(n)));
+            }
+            done = true;
+        }
+        let window = e.data.syn.window_to_server(e.data.syn.client_window);
+        if let Some(x) = expiry {
+            t.conns.set_expiry(id, x);
+        }
+        if done {
+            self.stats.synproxy_handshakes += 1;
+            self.sp_release = Some(Held1 {
+                id,
+                v6: matches!(F::UNSPECIFIED.into(), IpAddr::V6(_)),
+            });
+        }
+        let seg = Segment {
+            src: seen.dst,
+            dst: seen.src,
+            ttl: 64,
+            sport: seen.dport,
+            dport: seen.sport,
+            seq: seen.ack,
+            ack: seen.seq.wrapping_add(1),
+            flags: tcp::Flags::ACK,
+            window,
+            options: None,
+        };
+        match self.route_ip(seen.src) {
+            Action::Forward { port, next_hop, .. } => Action::Forward {
+                port,
+                next_hop,
+                post: Post::Build(seg, None),
+            },
+            other => other,
+        }
     }
 
     /// IPVS's drop_entry defence (ip_vs_random_dropentry): with the table full, a randomly
@@ -2118,13 +2593,14 @@ mod tests {
     /// Memory per connection, the part the engine decides: the table's entry (keys, state,
     /// expiry and `ConnData`). IPv4 entries stay as they were before IPv6 (addresses of the
     /// family's size, in a table of their own); IPv6 entries pay for 128-bit addresses.
-    /// The table adds 20 bytes of links and about 21 bytes of index per connection.
+    /// The SYN proxy's state (`Translate`) costs 8 bytes in both. The table adds 20 bytes of
+    /// links and about 21 bytes of index per connection.
     #[test]
     fn entry_sizes_per_family() {
         use std::mem::size_of;
-        assert_eq!(size_of::<ConnData>(), 56);
-        assert_eq!(size_of::<Option<Entry<ConnData, FlowKey>>>(), 96);
-        assert_eq!(size_of::<ConnData6>(), 120);
-        assert_eq!(size_of::<Option<Entry<ConnData6, FlowKey6>>>(), 208);
+        assert_eq!(size_of::<ConnData>(), 64);
+        assert_eq!(size_of::<Option<Entry<ConnData, FlowKey>>>(), 104);
+        assert_eq!(size_of::<ConnData6>(), 128);
+        assert_eq!(size_of::<Option<Entry<ConnData6, FlowKey6>>>(), 216);
     }
 }

@@ -278,6 +278,8 @@ pub fn table_to_config(t: &Table) -> Config {
                 persistence: s.persistence,
                 persistence_prefix_len: s.persistence_prefix_len,
                 one_packet: s.one_packet,
+                // ipvsadm's rule format has no SYN proxy.
+                synproxy: false,
                 fullnat_local_addresses: Vec::new(),
                 health_check: None,
                 real_servers: s

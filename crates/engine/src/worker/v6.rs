@@ -475,7 +475,7 @@ impl<B: PacketBuf> Worker<B> {
     }
 
     /// Forward to `dst` by the IPv6 routing table.
-    fn route_to6(&self, dst: Ipv6Addr) -> Action {
+    pub(super) fn route_to6(&self, dst: Ipv6Addr) -> Action {
         match self.dir.routes6.lookup(dst) {
             Some(nh) => Action::Forward {
                 port: nh.port,
