@@ -86,10 +86,15 @@ if [ "${PROFILE:-1}" = 1 ] && command -v perf >/dev/null; then
     for m in ${METHODS//,/ }; do
         "$PCAP" --method "$m" --flows "$FLOWS" --packets-per-flow "$PACKETS_PER_FLOW" \
             --max-connections "$MAX_CONNECTIONS" --dir "$WORK/prof-$m" >/dev/null
-        timeout -k 5 30 "$RVSD" --config "$WORK/prof-$m/rvsd.toml" -- --lcores 0@0,1@1 --in-memory --no-pci --no-telemetry \
+        if [ "$MBUFS" != 0 ] || [ "$MBUF_SIZE" != 0 ]; then
+            { [ "$MBUFS" != 0 ] && echo "mbufs = $MBUFS"; [ "$MBUF_SIZE" != 0 ] && echo "mbuf_data_room = $MBUF_SIZE"
+              cat "$WORK/prof-$m/rvsd.toml"; } >"$WORK/prof-$m/rvsd.toml.new"
+            mv "$WORK/prof-$m/rvsd.toml.new" "$WORK/prof-$m/rvsd.toml"
+        fi
+        timeout -k 5 90 "$RVSD" --config "$WORK/prof-$m/rvsd.toml" -- --lcores 0@0,1@1 --in-memory --no-pci --no-telemetry \
             --log-level lib.eal:error --file-prefix "rvsbenchprof$$" >"$WORK/prof-$m.log" 2>&1 &
         PID=$!
-        for _ in $(seq 100); do grep -q "rvsd ready" "$WORK/prof-$m.log" && break; sleep 0.1; done
+        for _ in $(seq 600); do grep -q "rvsd ready" "$WORK/prof-$m.log" && break; sleep 0.1; done
         sleep 1
         RPID=$(pgrep -P "$PID" | head -1 || true)
         perf record -q -e cpu-clock -p "${RPID:-$PID}" -o "$WORK/perf-$m.data" -- sleep 3 >/dev/null 2>&1 || true

@@ -1657,18 +1657,17 @@ impl<B: PacketBuf> Worker<B> {
     }
 
     /// The real server `svc`'s scheduler picks for a new connection.
-    fn schedule(
+    fn schedule<'s>(
         &mut self,
         si: u16,
-        svc: &Service,
+        svc: &'s Service,
         input: &SchedInput,
         now: u64,
-    ) -> Option<RealServer> {
+    ) -> Option<&'s RealServer> {
         let sched = self.scheds.get_mut(usize::from(si))?;
         sched
             .schedule(&svc.dests, input, now)
             .and_then(|i| svc.servers.get(i))
-            .cloned()
     }
 
     /// A packet for a service with no connection: schedule it (through the client's
@@ -1746,7 +1745,9 @@ impl<B: PacketBuf> Worker<B> {
         };
         let persistent = svc.persistence_ns > 0;
         let mut template = None;
-        let rs: RealServer = if persistent {
+        // Borrowed from the service (no reference counts touched) unless a template names it.
+        let followed: RealServer;
+        let rs: &RealServer = if persistent {
             let tkey = F::template_key(
                 proto,
                 src,
@@ -1757,14 +1758,17 @@ impl<B: PacketBuf> Worker<B> {
             );
             template = Some(tkey);
             match F::tables(self).templates.follow(&tkey, now) {
-                Some(rs) => rs,
+                Some(rs) => {
+                    followed = rs;
+                    &followed
+                }
                 None => {
                     let Some(rs) = self.schedule(si, svc, &input, now) else {
                         return Action::Drop(DropReason::NoRealServer);
                     };
                     if !F::tables(self)
                         .templates
-                        .create(tkey, &rs, svc.persistence_ns, now)
+                        .create(tkey, rs, svc.persistence_ns, now)
                     {
                         return Action::Drop(DropReason::ConnTableFull);
                     }
