@@ -219,6 +219,7 @@ pub fn run(setup: WorkerSetup) -> i32 {
     let me = cfg.id;
     let workers = cfg.workers;
     let mut engine: Worker<Pkt> = Worker::new(Arc::clone(&director), cfg);
+    let prefetch = Prefetch::from_env();
     tracing::info!(
         worker = me,
         ipv4_connections = engine.conns().capacity(),
@@ -269,7 +270,7 @@ pub fn run(setup: WorkerSetup) -> i32 {
                 pool: &pool,
             };
             // Start every frame's connection-table loads before handling the first one.
-            engine.prefetch(burst.iter().map(|m| m.data()));
+            prefetch.run(&engine, &burst);
             for m in burst.drain() {
                 let owner = if workers > 1 {
                     steer::owner(&director, m.data(), workers, me)
@@ -330,7 +331,7 @@ pub fn run(setup: WorkerSetup) -> i32 {
                 taps: &mut taps,
                 pool: &pool,
             };
-            engine.prefetch(burst.iter().map(|m| m.data()));
+            prefetch.run(&engine, &burst);
             for m in burst.drain() {
                 match port_index.get(usize::from(m.port())).copied().flatten() {
                     Some(port) => engine.handle(now, port, Pkt(m), &mut io),
@@ -479,4 +480,34 @@ fn copy_of(pool: &Mempool, m: &Mbuf) -> Option<Mbuf> {
     c.data_mut().copy_from_slice(data);
     c.set_port(m.port());
     Some(c)
+}
+
+/// How a worker prefetches a burst's connection-table memory (`RVS_PREFETCH` in the
+/// environment, for benchmarks: `hint` (default) issues prefetch instructions, `load` touches
+/// the lines with ordinary loads as the engine does without DPDK, `off` does neither).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Prefetch {
+    Hint,
+    Load,
+    Off,
+}
+
+impl Prefetch {
+    fn from_env() -> Prefetch {
+        match std::env::var("RVS_PREFETCH").as_deref() {
+            Ok("load") => Prefetch::Load,
+            Ok("off") => Prefetch::Off,
+            _ => Prefetch::Hint,
+        }
+    }
+
+    #[inline]
+    fn run(self, engine: &Worker<Pkt>, burst: &Burst) {
+        let frames = burst.iter().map(|m| m.data());
+        match self {
+            Prefetch::Hint => engine.prefetch_with(frames, &mut |p| dpdk::prefetch(p)),
+            Prefetch::Load => engine.prefetch(frames),
+            Prefetch::Off => {}
+        }
+    }
 }
