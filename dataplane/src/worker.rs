@@ -482,32 +482,27 @@ fn copy_of(pool: &Mempool, m: &Mbuf) -> Option<Mbuf> {
     Some(c)
 }
 
-/// How a worker prefetches a burst's connection-table memory (`RVS_PREFETCH` in the
-/// environment, for benchmarks: `hint` (default) issues prefetch instructions, `load` touches
-/// the lines with ordinary loads as the engine does without DPDK, `off` does neither).
+/// Whether a worker prefetches a burst's connection-table memory before handling it
+/// (`Worker::prefetch`); `RVS_PREFETCH=off` in the environment turns it off, to measure what
+/// it gives (`bench/results/prefetch/`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Prefetch {
-    Hint,
-    Load,
+    On,
     Off,
 }
 
 impl Prefetch {
     fn from_env() -> Prefetch {
         match std::env::var("RVS_PREFETCH").as_deref() {
-            Ok("load") => Prefetch::Load,
             Ok("off") => Prefetch::Off,
-            _ => Prefetch::Hint,
+            _ => Prefetch::On,
         }
     }
 
     #[inline]
     fn run(self, engine: &Worker<Pkt>, burst: &Burst) {
-        let frames = burst.iter().map(|m| m.data());
-        match self {
-            Prefetch::Hint => engine.prefetch_with(frames, &mut |p| dpdk::prefetch(p)),
-            Prefetch::Load => engine.prefetch(frames),
-            Prefetch::Off => {}
+        if self == Prefetch::On {
+            engine.prefetch(burst.iter().map(|m| m.data()));
         }
     }
 }

@@ -130,15 +130,6 @@ impl FlowIndex {
         self.buckets.get(b).map_or(0, |bucket| bucket.overflow)
     }
 
-    /// Address of the home bucket of `h`, for a prefetch hint.
-    #[inline]
-    pub(crate) fn bucket_addr(&self, h: u64) -> *const u8 {
-        let (b, _) = self.locate(h);
-        self.buckets
-            .get(b)
-            .map_or(std::ptr::null(), |bucket| std::ptr::from_ref(bucket).cast())
-    }
-
     /// The first value in the home bucket of `h` whose signature matches, without confirming
     /// the key: the slab entry a lookup will most likely read.
     #[inline]

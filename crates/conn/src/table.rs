@@ -173,35 +173,6 @@ impl<T, K: Key> ConnTable<T, K> {
         }
     }
 
-    /// [`ConnTable::prefetch`] with a real prefetch instruction: `hint` is given the address of
-    /// every line a lookup of `keys` will read (index buckets first; then, buckets read, each
-    /// likely slab entry's lines and its timer links) and should issue a prefetch for it
-    /// (rvsd passes `dpdk::prefetch`). Unlike loads, prefetches do not hold up the CPU, so the
-    /// misses overlap the processing of the packets before them too.
-    pub fn prefetch_with(&self, keys: &[K], hint: &mut impl FnMut(*const u8)) {
-        const CHUNK: usize = 32;
-        for chunk in keys.chunks(CHUNK) {
-            let mut hashes = [0u64; CHUNK];
-            for (h, k) in hashes.iter_mut().zip(chunk) {
-                *h = self.index.hash(k);
-                hint(self.index.bucket_addr(*h));
-            }
-            for &h in hashes.iter().take(chunk.len()) {
-                if let Some(v) = self.index.first_candidate(h) {
-                    let slot = (v >> 1) as usize;
-                    if let Some(e) = self.entries.get(slot) {
-                        let p: *const u8 = std::ptr::from_ref(e).cast();
-                        hint(p);
-                        hint(p.wrapping_add(std::mem::size_of_val(e) - 1));
-                    }
-                    if let Some(l) = self.links.get(slot) {
-                        hint(std::ptr::from_ref(l).cast());
-                    }
-                }
-            }
-        }
-    }
-
     /// [`ConnTable::lookup`] and [`ConnTable::get_mut`] in one call.
     #[inline]
     pub fn lookup_mut(&mut self, key: &K) -> Option<(ConnId, Dir, &mut Entry<T, K>)> {
@@ -651,25 +622,6 @@ mod tests {
         assert_eq!(before, after);
         assert_eq!(after.iter().filter(|x| x.is_some()).count(), 80);
         assert_eq!(t.len(), 40);
-        t.check_invariants();
-    }
-
-    #[test]
-    fn prefetch_with_hints_each_bucket_then_each_entry_and_changes_nothing() {
-        let mut t = ConnTable::with_capacity(100);
-        for i in 0..40 {
-            t.insert(cip(i), None, SYN_RECV, 60 * S, i).unwrap();
-        }
-        // 40 known keys: bucket + two entry lines + links each; 30 unknown: a bucket each
-        // (plus entry hints when a signature happens to match, which is rare).
-        let keys: Vec<FlowKey> = (0..70).map(cip).collect();
-        let before: Vec<_> = keys.iter().map(|k| t.lookup(k)).collect();
-        let mut hints = Vec::new();
-        t.prefetch_with(&keys, &mut |p| hints.push(p as usize));
-        assert!(hints.len() >= 70 + 40 * 3, "{}", hints.len());
-        assert!(hints.iter().all(|&p| p != 0));
-        let after: Vec<_> = keys.iter().map(|k| t.lookup(k)).collect();
-        assert_eq!(before, after);
         t.check_invariants();
     }
 

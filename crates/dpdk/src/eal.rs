@@ -211,20 +211,6 @@ pub fn pause() {
     unsafe { dpdk_sys::rvs_pause() }
 }
 
-/// Start loading the cache line holding `p` into every cache level (`rte_prefetch0`): a hint
-/// that lets a burst's memory loads overlap its processing. Any address is fine.
-#[inline(always)]
-pub fn prefetch(p: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: PREFETCHT0 is only a hint: it never faults, whatever the address, and changes no
-    // memory; SSE is part of the x86_64 baseline.
-    unsafe {
-        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast())
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
-}
-
 /// TSC frequency measured by EAL (0 before [`Eal::init`]).
 pub fn tsc_hz() -> u64 {
     // SAFETY: reads a global set at init; 0 before.

@@ -35,9 +35,7 @@ mod mempool;
 mod port;
 mod ring;
 
-pub use eal::{
-    launch_on_lcore, lcore_id, pause, prefetch, tsc, tsc_hz, Eal, LcoreJoin, LCORE_PANICKED,
-};
+pub use eal::{launch_on_lcore, lcore_id, pause, tsc, tsc_hz, Eal, LcoreJoin, LCORE_PANICKED};
 pub use error::{rte_errno, strerror, Error};
 pub use mbuf::{Burst, Drain, Mbuf, BURST_SIZE};
 pub use mempool::Mempool;

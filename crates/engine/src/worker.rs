@@ -762,38 +762,6 @@ impl<B: PacketBuf> Worker<B> {
         }
     }
 
-    /// [`Worker::prefetch`] with a real prefetch instruction for each line (see
-    /// `ConnTable::prefetch_with`; rvsd passes `dpdk::prefetch`).
-    pub fn prefetch_with<'a>(
-        &self,
-        frames: impl IntoIterator<Item = &'a [u8]>,
-        hint: &mut impl FnMut(*const u8),
-    ) {
-        const CHUNK: usize = 32;
-        let none = FlowKey {
-            proto: 0,
-            src: Ipv4Addr::UNSPECIFIED,
-            src_port: 0,
-            dst: Ipv4Addr::UNSPECIFIED,
-            dst_port: 0,
-        };
-        let mut keys = [none; CHUNK];
-        let mut n = 0;
-        for frame in frames {
-            if let (Some(k), Some(slot)) = (flow_key_v4(frame), keys.get_mut(n)) {
-                *slot = k;
-                n += 1;
-                if n == CHUNK {
-                    self.t4.conns.prefetch_with(&keys, hint);
-                    n = 0;
-                }
-            }
-        }
-        if let Some(keys) = keys.get(..n) {
-            self.t4.conns.prefetch_with(keys, hint);
-        }
-    }
-
     /// Bytes the worker's connection and persistence-template tables hold (both families),
     /// all allocated at start or when a configuration first needs them, never per packet.
     pub fn table_memory_bytes(&self) -> usize {
