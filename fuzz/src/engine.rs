@@ -502,6 +502,8 @@ impl Harness {
         let before = self.worker.stats.clone();
         let sent_before = self.io.sent.len();
         let kernel_before = self.io.to_kernel.len();
+        // rvsd's prefetch pass reads every frame of a burst before it is handled.
+        self.worker.prefetch(std::iter::once(&frame[..]));
         self.worker
             .handle(self.now, port, VecBuf::from_frame(&frame), &mut self.io);
         self.frames += 1;

@@ -738,27 +738,51 @@ impl<B: PacketBuf> Worker<B> {
     /// reads; a frame it cannot parse is skipped here and judged by `handle`.
     pub fn prefetch<'a>(&self, frames: impl IntoIterator<Item = &'a [u8]>) {
         const CHUNK: usize = 32;
-        let none = FlowKey {
+        let mut keys4 = [FlowKey {
             proto: 0,
             src: Ipv4Addr::UNSPECIFIED,
             src_port: 0,
             dst: Ipv4Addr::UNSPECIFIED,
             dst_port: 0,
-        };
-        let mut keys = [none; CHUNK];
-        let mut n = 0;
+        }; CHUNK];
+        let mut keys6 = [FlowKey6 {
+            proto: 0,
+            src: Ipv6Addr::UNSPECIFIED,
+            src_port: 0,
+            dst: Ipv6Addr::UNSPECIFIED,
+            dst_port: 0,
+        }; CHUNK];
+        let (mut n4, mut n6) = (0, 0);
         for frame in frames {
-            if let (Some(k), Some(slot)) = (flow_key_v4(frame), keys.get_mut(n)) {
-                *slot = k;
-                n += 1;
-                if n == CHUNK {
-                    self.t4.conns.prefetch(&keys);
-                    n = 0;
+            match flow_key(frame) {
+                Some(FrameKey::V4(k)) => {
+                    if let Some(slot) = keys4.get_mut(n4) {
+                        *slot = k;
+                        n4 += 1;
+                    }
+                    if n4 == CHUNK {
+                        self.t4.conns.prefetch(&keys4);
+                        n4 = 0;
+                    }
                 }
+                Some(FrameKey::V6(k)) => {
+                    if let Some(slot) = keys6.get_mut(n6) {
+                        *slot = k;
+                        n6 += 1;
+                    }
+                    if n6 == CHUNK {
+                        self.t6.conns.prefetch(&keys6);
+                        n6 = 0;
+                    }
+                }
+                None => {}
             }
         }
-        if let Some(keys) = keys.get(..n) {
+        if let Some(keys) = keys4.get(..n4) {
             self.t4.conns.prefetch(keys);
+        }
+        if let Some(keys) = keys6.get(..n6) {
+            self.t6.conns.prefetch(keys);
         }
     }
 
@@ -2556,37 +2580,64 @@ fn ipv4_error(e: rvs_wire::Error) -> DropReason {
     }
 }
 
-/// The IPv4 TCP/UDP 5-tuple of a frame (after one optional 802.1Q tag), as the connection
-/// table keys it, or None for anything else; no validation beyond the lengths read.
-fn flow_key_v4(frame: &[u8]) -> Option<FlowKey> {
+/// A frame's connection-table key, for [`Worker::prefetch`].
+enum FrameKey {
+    V4(FlowKey),
+    V6(FlowKey6),
+}
+
+/// The TCP/UDP 5-tuple of a frame (after one optional 802.1Q tag) as the connection tables key
+/// it, or None for anything else (including IPv6 with extension headers); no validation beyond
+/// the lengths read.
+fn flow_key(frame: &[u8]) -> Option<FrameKey> {
     let mut l3 = ethernet::HEADER_LEN;
     let mut ethertype = u16::from_be_bytes([*frame.get(12)?, *frame.get(13)?]);
     if ethertype == 0x8100 {
         ethertype = u16::from_be_bytes([*frame.get(16)?, *frame.get(17)?]);
         l3 += 4;
     }
-    if ethertype != 0x0800 {
-        return None;
-    }
     let ip = frame.get(l3..)?;
-    let ihl = usize::from(ip.first()? & 0x0f) * 4;
-    let proto = *ip.get(9)?;
-    if proto != ipv4::protocol::TCP && proto != ipv4::protocol::UDP {
-        return None;
-    }
-    let addr = |at: usize| -> Option<Ipv4Addr> {
-        let b: [u8; 4] = ip.get(at..at + 4)?.try_into().ok()?;
-        Some(Ipv4Addr::from(b))
-    };
     let port =
         |at: usize| -> Option<u16> { Some(u16::from_be_bytes([*ip.get(at)?, *ip.get(at + 1)?])) };
-    Some(FlowKey {
-        proto,
-        src: addr(12)?,
-        src_port: port(ihl)?,
-        dst: addr(16)?,
-        dst_port: port(ihl + 2)?,
-    })
+    let is_l4 = |proto: u8| proto == ipv4::protocol::TCP || proto == ipv4::protocol::UDP;
+    match ethertype {
+        0x0800 => {
+            let ihl = usize::from(ip.first()? & 0x0f) * 4;
+            let proto = *ip.get(9)?;
+            if !is_l4(proto) {
+                return None;
+            }
+            let addr = |at: usize| -> Option<Ipv4Addr> {
+                let b: [u8; 4] = ip.get(at..at + 4)?.try_into().ok()?;
+                Some(Ipv4Addr::from(b))
+            };
+            Some(FrameKey::V4(FlowKey {
+                proto,
+                src: addr(12)?,
+                src_port: port(ihl)?,
+                dst: addr(16)?,
+                dst_port: port(ihl + 2)?,
+            }))
+        }
+        0x86dd => {
+            let proto = *ip.get(6)?;
+            if !is_l4(proto) {
+                return None;
+            }
+            let addr = |at: usize| -> Option<Ipv6Addr> {
+                let b: [u8; 16] = ip.get(at..at + 16)?.try_into().ok()?;
+                Some(Ipv6Addr::from(b))
+            };
+            Some(FrameKey::V6(FlowKey6 {
+                proto,
+                src: addr(8)?,
+                src_port: port(40)?,
+                dst: addr(24)?,
+                dst_port: port(42)?,
+            }))
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -110,6 +110,9 @@ fn every_hostile_frame_ends_as_the_manifest_says_and_nothing_is_poisoned() {
     let mut sent_by = Vec::new();
     for (i, (frame, (name, want, _))) in frames.iter().zip(&rows).enumerate() {
         let before = w.stats.clone();
+        // As rvsd does before each burst: the prefetch pass reads every hostile frame too,
+        // and must neither panic nor change any outcome.
+        w.prefetch([&frame[..], &frame[..frame.len() / 2]]);
         w.handle(i as u64 * 1_000_000, 0, VecBuf::from_frame(frame), &mut io);
         let got = outcome(&before, &w.stats);
         if &got != want {
