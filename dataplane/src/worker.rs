@@ -218,7 +218,9 @@ pub fn run(setup: WorkerSetup) -> i32 {
     let mut answered = 0u64;
     let me = cfg.id;
     let workers = cfg.workers;
-    let mut engine: Worker<Pkt> = Worker::new(Arc::clone(&director), cfg);
+    // A copy of its own (see `Director`'s doc): the published one is kept to notice changes.
+    let mut published_seen = Arc::clone(&director);
+    let mut engine: Worker<Pkt> = Worker::new(Arc::new(Director::clone(&director)), cfg);
     let prefetch = Prefetch::from_env();
     tracing::info!(
         worker = me,
@@ -362,8 +364,9 @@ pub fn run(setup: WorkerSetup) -> i32 {
             last_tick = now;
             // A new configuration from the control thread: switch between bursts.
             let current = published.director.load();
-            if !Arc::ptr_eq(&current, engine.director()) {
-                engine.set_director(Arc::clone(&current));
+            if !Arc::ptr_eq(&current, &published_seen) {
+                engine.set_director(Arc::new(Director::clone(&current)));
+                published_seen = Arc::clone(&current);
             }
             if now.saturating_sub(last_snapshot) >= snapshot_ns {
                 last_snapshot = now;

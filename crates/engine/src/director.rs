@@ -258,7 +258,12 @@ impl FwmarkRule {
 }
 
 /// The compiled configuration.
-#[derive(Debug)]
+///
+/// `Clone` so that each worker can hold a copy of its own: the engine takes a reference to its
+/// `Arc<Director>` per new connection, and one shared `Arc` would have every worker's new
+/// connections bounce the same reference-count cache line. The copies share the real servers'
+/// counters (they are `Arc`s), which is what must be shared.
+#[derive(Clone, Debug)]
 pub struct Director {
     /// Ports in configuration order.
     pub ports: Vec<PortInfo>,
