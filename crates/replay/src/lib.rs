@@ -44,7 +44,10 @@
 //!   `{"t": 12.5, "proto": "tcp", "client": "172.16.0.2:20008", "vip": "10.0.0.100:80", "real": "192.168.1.1:80"}`;
 //!   `"real"` is the real server the packet went to (newly scheduled, or the connection a
 //!   retransmitted SYN matched), `null` when it was dropped; `"vip"` is the packet's
-//!   destination, also for firewall-mark services. `t` is the clock in seconds, written
+//!   destination, also for firewall-mark services. For a service with the SYN proxy
+//!   (`synproxy = true`) the SYN opens nothing (the director answers it with a cookie): the
+//!   decision is the client's ACK that returns a valid cookie, with `"real": null` for a bad
+//!   cookie. `t` is the clock in seconds, written
 //!   exactly from integer nanoseconds with at least one fractional digit and no trailing zeros
 //!   (`3.0`, `12.5`, `0.000001`).
 //! - **OUT.pcap.** Every frame the director transmitted, in order, stamped with the capture
