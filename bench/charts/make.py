@@ -2,7 +2,8 @@
 """PNG charts of the committed results: bench/charts/make.py [RESULTS_DIR] [CHARTS_DIR].
 
 Reads bench/results/engine.csv, engine-mem.csv and dpdk.csv (whichever exist) and writes
-engine.png, dpdk.png and scaling.png next to this script. Needs matplotlib
+engine.png, dpdk.png and scaling.png next to this script; optimisations.png from the
+before/after results (results/prefetch/, results/new-conn-borrow/, sched/*.md). Needs matplotlib
 (`pip install matplotlib` or Debian's python3-matplotlib)."""
 
 import csv
@@ -136,8 +137,77 @@ def dpdk():
     plt.close(fig)
 
 
+def sched_table(path, col):
+    """Scheduler -> ns at 1,000 servers from a bench/sched results table (column `col`)."""
+    out = {}
+    if not path.exists():
+        return out
+    for line in path.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) > col and cells[0] in ("lc", "wlc", "sed", "nq", "fo", "ovf", "twos"):
+            try:
+                out[cells[0]] = float(cells[col])
+            except ValueError:
+                pass
+    return out
+
+
+def optimisations():
+    """Before/after of each optimisation, medians over the committed runs."""
+    def med_csv(pattern, pick):
+        vals = []
+        for f in sorted(RESULTS.glob(pattern)):
+            vals += [v for v in (pick(r) for r in csv.DictReader(f.open())) if v is not None]
+        return statistics.median(vals) if vals else None
+
+    def engine_ns(pattern, group_fn, conns):
+        return lambda m: med_csv(pattern, lambda r: float(r["ns_median"])
+                                 if r["function"] == m and r["connections"] == conns else None)
+
+    panels = []
+    pre = engine_ns("prefetch/established-prefetch0-run*.csv", None, "1000000")
+    post = engine_ns("prefetch/established-prefetch1-run*.csv", None, "1000000")
+    panels.append(("engine, established, 1M connections\n(burst prefetch)", "ns per packet",
+                   [(LABEL[m], pre(m), post(m)) for m in ("dr", "nat")]))
+    rv = lambda tag: lambda m: med_csv(f"prefetch/dpdk-1m-prefetch-{tag}.csv",
+                                       lambda r: float(r["mpps"]) if r["method"] == m and r["program"] == "rvsd" else None)
+    panels.append(("rvsd, 1M connections (burst prefetch)", "Mpps",
+                   [(LABEL[m], rv("off")(m), rv("load")(m)) for m in ("dr", "nat")]))
+    b = engine_ns("new-conn-borrow/new-conn-before-run*.csv", None, "1000")
+    a = engine_ns("new-conn-borrow/new-conn-after-run*.csv", None, "1000")
+    panels.append(("engine, new connection, 1k connections\n(real server borrowed, not cloned)", "ns per connection",
+                   [(LABEL[m], b(m), a(m)) for m in METHODS]))
+    sched = HERE.parent / "sched"
+    old = sched_table(sched / "results-scan-6951fff.md", 3)
+    new = sched_table(sched / "results.md", 6)
+    panels.append(("scheduler decision, 1,000 real servers\n(scan -> tree; after: with 2 load changes)", "ns",
+                   [(n, old.get(n), new.get(n)) for n in ("lc", "wlc", "sed", "twos")]))
+    panels = [p for p in panels if any(x[1] is not None and x[2] is not None for x in p[2])]
+    if not panels:
+        return
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4))
+    for ax, (title, unit, rows) in zip(axes if len(panels) > 1 else [axes], panels):
+        rows = [r for r in rows if r[1] is not None and r[2] is not None]
+        xs = range(len(rows))
+        ax.bar([x - 0.18 for x in xs], [r[1] for r in rows], 0.36, label="before", color="#bdbdbd")
+        ax.bar([x + 0.18 for x in xs], [r[2] for r in rows], 0.36, label="after", color="#3182bd")
+        for x, r in zip(xs, rows):
+            num = lambda v: f"{v:.0f}" if v >= 100 else f"{v:.3g}"
+            ax.annotate(f"{num(r[1])} → {num(r[2])}", (x, max(r[1], r[2])), textcoords="offset points",
+                        xytext=(0, 4), ha="center", fontsize=7)
+        ax.set_xticks(list(xs), [r[0] for r in rows])
+        ax.set_title(title, fontsize=9)
+        ax.set_ylabel(unit)
+        ax.grid(axis="y", alpha=0.3)
+    (axes[0] if len(panels) > 1 else axes).legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(CHARTS / "optimisations.png", dpi=110)
+    plt.close(fig)
+
+
 if __name__ == "__main__":
     CHARTS.mkdir(parents=True, exist_ok=True)
     engine()
     dpdk()
+    optimisations()
     print("charts in", CHARTS)
