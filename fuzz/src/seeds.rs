@@ -420,6 +420,24 @@ pub fn engine() -> Vec<(&'static str, Vec<u8>)> {
     e.raw(2, &frames::tag(&syn, 11), false);
     e.garbage(0, 0x8017, 0xff);
     v.push(("hostile", e.done()));
+    // SYN proxy on the tagged port's NAT service: the cookie SYN-ACK, the client's ACK
+    // returning it (a reflection: seq and ack as a real client's), the SYN to the real
+    // server, early client data held, the server's SYN-ACK (the held data follows), data
+    // back through the translation, and a bad cookie.
+    v.push((
+        "synproxy_handshake",
+        Enc::new(setup::SYNTHETIC)
+            .tcp(2, REMOTE, 40080, VIP_TAGGED, p::HTTP, SYN)
+            .reflect(0, ACK)
+            .tcp(2, REMOTE, 40080, VIP_TAGGED, p::HTTP, ACK | PSH)
+            .reflect(0, SYN | ACK)
+            .reflect(0, ACK | PSH)
+            .tcp(2, REMOTE, 40081, VIP_TAGGED, p::HTTP, ACK)
+            .tcp(2, REMOTE, 40080, VIP_TAGGED, p::HTTP, FIN | ACK)
+            .secs(200)
+            .tick()
+            .done(),
+    ));
     // Two workers: frames for both; some are counted as handled by the wrong worker.
     v.push((
         "two_workers",

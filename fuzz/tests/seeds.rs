@@ -118,3 +118,13 @@ fn the_ipv6_seed_reaches_its_paths() {
         assert!(s.drops_of(r) >= 1, "{} not reached: {s:?}", r.name());
     }
 }
+
+#[test]
+fn the_synproxy_seed_reaches_its_paths() {
+    let s = stats("synproxy_handshake");
+    assert!(s.synproxy_cookies_sent >= 1, "{s:?}");
+    assert!(s.synproxy_cookies_valid >= 1, "{s:?}");
+    assert!(s.synproxy_handshakes >= 1, "{s:?}");
+    assert!(s.synproxy_held >= 1 && s.synproxy_released >= 1, "{s:?}");
+    assert!(s.drops_of(DropReason::SynproxyBadCookie) >= 1, "{s:?}");
+}

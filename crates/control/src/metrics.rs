@@ -336,8 +336,8 @@ pub fn render(table: &Table, extra: &Extra) -> String {
             &mut out,
             name,
             "counter",
-            "SYN proxy events: cookies sent and found valid, client segments held, SYNs \
-             resent, real-server handshakes done and resets relayed.",
+            "SYN proxy events: cookies sent and found valid, client segments held and released, \
+             SYNs resent, real-server handshakes done and resets relayed.",
         );
         for (event, v) in &extra.synproxy {
             fam.sample(name, &[("event", event)], *v);

@@ -276,6 +276,10 @@ pub struct Stats {
     pub synproxy_ack_data_lost: u64,
     /// SYN proxy: client segments kept until their real server's SYN-ACK (then forwarded).
     pub synproxy_held: u64,
+    /// SYN proxy: held client segments that left the hold, handled again once their real
+    /// server answered, or dropped (`synproxy_awaiting_server`) when a newer segment took
+    /// their place or their connection ended. `held - released` segments wait now.
+    pub synproxy_released: u64,
     /// SYN proxy: SYNs sent to a real server again, on a client's retransmission.
     pub synproxy_syn_resent: u64,
     /// SYN proxy: real servers' SYN-ACKs answered by the director; translation starts.
@@ -316,6 +320,7 @@ impl Default for Stats {
             synproxy_cookies_valid: 0,
             synproxy_ack_data_lost: 0,
             synproxy_held: 0,
+            synproxy_released: 0,
             synproxy_syn_resent: 0,
             synproxy_handshakes: 0,
             synproxy_server_resets: 0,
@@ -367,6 +372,7 @@ impl Stats {
         self.synproxy_cookies_valid += o.synproxy_cookies_valid;
         self.synproxy_ack_data_lost += o.synproxy_ack_data_lost;
         self.synproxy_held += o.synproxy_held;
+        self.synproxy_released += o.synproxy_released;
         self.synproxy_syn_resent += o.synproxy_syn_resent;
         self.synproxy_handshakes += o.synproxy_handshakes;
         self.synproxy_server_resets += o.synproxy_server_resets;
@@ -380,11 +386,12 @@ impl Stats {
 
     /// The SYN proxy's counters with their names (without the `synproxy_` prefix), for
     /// reports and metrics.
-    pub fn synproxy(&self) -> [(&'static str, u64); 7] {
+    pub fn synproxy(&self) -> [(&'static str, u64); 8] {
         [
             ("cookies_sent", self.synproxy_cookies_sent),
             ("cookies_valid", self.synproxy_cookies_valid),
             ("held", self.synproxy_held),
+            ("released", self.synproxy_released),
             ("syn_resent", self.synproxy_syn_resent),
             ("handshakes", self.synproxy_handshakes),
             ("server_resets", self.synproxy_server_resets),

@@ -907,6 +907,7 @@ impl<B: PacketBuf> Worker<B> {
                 if let Some((older_id, _, _)) = older {
                     // An older segment (a retransmission, or another connection's) gives
                     // way; its client sends it again.
+                    self.stats.synproxy_released += 1;
                     self.stats.drop(DropReason::SynproxyAwaitingServer);
                     if older_id == id {
                         // The client retransmits: the SYN or the server's SYN-ACK may have
@@ -954,6 +955,7 @@ impl<B: PacketBuf> Worker<B> {
                 phase == Some(Phase::AwaitSynAck)
             });
             if !waiting && held.take().is_some() {
+                self.stats.synproxy_released += 1;
                 self.stats.drop(DropReason::SynproxyAwaitingServer);
             }
         }
@@ -1011,6 +1013,7 @@ impl<B: PacketBuf> Worker<B> {
         }
         if let Some((_, port, pkt)) = held.take() {
             // Counted once as received, when it first arrived; its VLAN tag is off already.
+            self.stats.synproxy_released += 1;
             self.handle_untagged(now_ns, port, pkt, io);
         }
     }

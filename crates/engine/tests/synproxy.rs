@@ -333,6 +333,8 @@ fn handshake_and_data(method: &str) {
         "the same options"
     );
     assert_eq!(w.stats.synproxy_syn_resent, 1);
+    // The first copy left the hold (dropped: its client sent it again); one waits.
+    assert_eq!((w.stats.synproxy_held, w.stats.synproxy_released), (2, 1));
 
     // The real server's SYN-ACK (window scale 9) → the director's ACK to it, nothing to the
     // client.
@@ -356,6 +358,11 @@ fn handshake_and_data(method: &str) {
     let synack = synack.build();
     let mut out = feed(&mut w, &mut io, 3 * SEC, IN, &synack);
     assert_eq!(out.len(), 2, "the ACK, then the held data");
+    assert_eq!(
+        (w.stats.synproxy_held, w.stats.synproxy_released),
+        (2, 2),
+        "nothing waits any more"
+    );
     let held = one(out.split_off(1), IN);
     let f = one(out, IN);
     assert_eq!(&f[0..6], &RS1_MAC);
@@ -680,6 +687,7 @@ fn server_reset_reaches_the_client_and_silence_times_out() {
     );
     assert_eq!(w.stats.synproxy_syn_resent, 1);
     assert_eq!(w.stats.synproxy_held, 2);
+    assert_eq!(w.stats.synproxy_released, 1);
     assert_eq!(w.stats.drops_of(DropReason::SynproxyAwaitingServer), 1);
     let waiting = w
         .conns()
