@@ -101,7 +101,7 @@ mod tests {
         let r = render(&ports, &st);
         assert!(
             r.lines().any(|l| l
-                == "synproxy: cookies_sent 3 cookies_valid 0 held 0 syn_resent 0 handshakes 1 \
+                == "synproxy: cookies_sent 3 cookies_valid 0 held 0 released 0 syn_resent 0 handshakes 1 \
                     server_resets 0 ack_data_lost 0"),
             "{r}"
         );
