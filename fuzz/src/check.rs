@@ -270,18 +270,30 @@ pub fn tcp_mss(options: &[u8]) -> Option<u16> {
     None
 }
 
-/// Fingerprint of a TCP/UDP segment for [`Masks`]: what no rewrite of the director changes —
-/// for TCP the sequence and acknowledgment numbers, the flags and the data; for UDP the data.
-pub fn fingerprint(proto: u8, seg: &[u8]) -> Option<Vec<u8>> {
+/// Fingerprints of a TCP/UDP segment for [`Masks`]: what no rewrite of the director changes.
+/// For UDP the data. For TCP the flags and the data with either the sequence or the
+/// acknowledgment number: the SYN proxy shifts the acknowledgment number (and SACK blocks)
+/// of the client's segments and the sequence number of the server's, never both.
+pub fn fingerprints(proto: u8, seg: &[u8]) -> Option<Vec<Vec<u8>>> {
     let data = l4_data(proto, seg)?;
-    let mut v = Vec::with_capacity(data.len() + 10);
-    v.push(proto);
-    if proto == P_TCP {
-        v.extend_from_slice(seg.get(4..12)?);
-        v.push(*seg.get(13)?);
+    if proto != P_TCP {
+        let mut v = vec![proto];
+        v.extend_from_slice(data);
+        return Some(vec![v]);
     }
-    v.extend_from_slice(data);
-    Some(v)
+    let flags = *seg.get(13)?;
+    let variant = |tag: u8, number: &[u8]| {
+        let mut v = Vec::with_capacity(data.len() + 7);
+        v.extend_from_slice(&[proto, tag]);
+        v.extend_from_slice(number);
+        v.push(flags);
+        v.extend_from_slice(data);
+        v
+    };
+    Some(vec![
+        variant(b's', seg.get(4..8)?),
+        variant(b'a', seg.get(8..12)?),
+    ])
 }
 
 /// Segments fed to the engine with a wrong TCP/UDP checksum. The engine does not verify those
@@ -304,8 +316,8 @@ impl Masks {
             ETH_IPV6 => {
                 let Some(ip) = Ip6::parse(l3) else { return };
                 if (ip.next == P_TCP || ip.next == P_UDP) && l4_sum6(&ip) != L4Sum::Good {
-                    if let Some(f) = fingerprint(ip.next, ip.payload) {
-                        self.set.insert(f);
+                    if let Some(f) = fingerprints(ip.next, ip.payload) {
+                        self.set.extend(f);
                     }
                 }
             }
@@ -315,8 +327,8 @@ impl Masks {
 
     fn note_ip4(&mut self, ip: &Ip4<'_>) {
         if (ip.proto == P_TCP || ip.proto == P_UDP) && l4_sum4(ip) == L4Sum::Bad {
-            if let Some(f) = fingerprint(ip.proto, ip.payload()) {
-                self.set.insert(f);
+            if let Some(f) = fingerprints(ip.proto, ip.payload()) {
+                self.set.extend(f);
             }
         }
         if ip.proto == P_IPIP {
@@ -328,7 +340,7 @@ impl Masks {
 
     /// Whether a segment with a bad checksum was fed with the same data.
     pub fn excuses(&self, proto: u8, seg: &[u8]) -> bool {
-        fingerprint(proto, seg).is_some_and(|f| self.set.contains(&f))
+        fingerprints(proto, seg).is_some_and(|f| f.iter().any(|f| self.set.contains(f)))
     }
 }
 
