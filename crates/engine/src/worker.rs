@@ -755,26 +755,8 @@ impl<B: PacketBuf> Worker<B> {
         let (mut n4, mut n6) = (0, 0);
         for frame in frames {
             match flow_key(frame) {
-                Some(FrameKey::V4(k)) => {
-                    if let Some(slot) = keys4.get_mut(n4) {
-                        *slot = k;
-                        n4 += 1;
-                    }
-                    if n4 == CHUNK {
-                        self.t4.conns.prefetch(&keys4);
-                        n4 = 0;
-                    }
-                }
-                Some(FrameKey::V6(k)) => {
-                    if let Some(slot) = keys6.get_mut(n6) {
-                        *slot = k;
-                        n6 += 1;
-                    }
-                    if n6 == CHUNK {
-                        self.t6.conns.prefetch(&keys6);
-                        n6 = 0;
-                    }
-                }
+                Some(FrameKey::V4(k)) => batch(&self.t4.conns, &mut keys4, &mut n4, k),
+                Some(FrameKey::V6(k)) => batch(&self.t6.conns, &mut keys6, &mut n6, k),
                 None => {}
             }
         }
@@ -2583,6 +2565,23 @@ fn ipv4_error(e: rvs_wire::Error) -> DropReason {
     }
 }
 
+/// Add `key` to a batch of [`Worker::prefetch`]; a full batch is prefetched and emptied.
+fn batch<T, K: Key, const N: usize>(
+    conns: &ConnTable<T, K>,
+    keys: &mut [K; N],
+    n: &mut usize,
+    key: K,
+) {
+    if let Some(slot) = keys.get_mut(*n) {
+        *slot = key;
+        *n += 1;
+    }
+    if *n == N {
+        conns.prefetch(keys);
+        *n = 0;
+    }
+}
+
 /// A frame's connection-table key, for [`Worker::prefetch`].
 enum FrameKey {
     V4(FlowKey),
@@ -2590,53 +2589,44 @@ enum FrameKey {
 }
 
 /// The TCP/UDP 5-tuple of a frame (after one optional 802.1Q tag) as the connection tables key
-/// it, or None for anything else (including IPv6 with extension headers); no validation beyond
-/// the lengths read.
+/// it, or None for anything else; parsed as `steer::owner` does, no further validation.
 fn flow_key(frame: &[u8]) -> Option<FrameKey> {
-    let mut l3 = ethernet::HEADER_LEN;
-    let mut ethertype = u16::from_be_bytes([*frame.get(12)?, *frame.get(13)?]);
-    if ethertype == 0x8100 {
-        ethertype = u16::from_be_bytes([*frame.get(16)?, *frame.get(17)?]);
-        l3 += 4;
-    }
-    let ip = frame.get(l3..)?;
-    let port =
-        |at: usize| -> Option<u16> { Some(u16::from_be_bytes([*ip.get(at)?, *ip.get(at + 1)?])) };
+    let frame = match frame.get(12..14) {
+        Some(t) if t == ethernet::ethertype::VLAN.to_be_bytes() => frame.get(4..)?,
+        _ => frame,
+    };
+    let eth = ethernet::Frame::new_checked(frame).ok()?;
     let is_l4 = |proto: u8| proto == ipv4::protocol::TCP || proto == ipv4::protocol::UDP;
-    match ethertype {
-        0x0800 => {
-            let ihl = usize::from(ip.first()? & 0x0f) * 4;
-            let proto = *ip.get(9)?;
+    match eth.ethertype() {
+        ethernet::ethertype::IPV4 => {
+            let ip = ipv4::Packet::new_checked(eth.payload()).ok()?;
+            let proto = ip.protocol();
             if !is_l4(proto) {
                 return None;
             }
-            let addr = |at: usize| -> Option<Ipv4Addr> {
-                let b: [u8; 4] = ip.get(at..at + 4)?.try_into().ok()?;
-                Some(Ipv4Addr::from(b))
-            };
+            let (src_port, dst_port) = rvs_wire::l4_ports(ip.payload(), 0)?;
             Some(FrameKey::V4(FlowKey {
                 proto,
-                src: addr(12)?,
-                src_port: port(ihl)?,
-                dst: addr(16)?,
-                dst_port: port(ihl + 2)?,
+                src: ip.src(),
+                src_port,
+                dst: ip.dst(),
+                dst_port,
             }))
         }
-        0x86dd => {
-            let proto = *ip.get(6)?;
+        ethernet::ethertype::IPV6 => {
+            let bytes = eth.payload();
+            let ip = ipv6::Packet::new_checked(bytes).ok()?;
+            let (proto, at) = forward6::upper_layer(bytes).ok()?;
             if !is_l4(proto) {
                 return None;
             }
-            let addr = |at: usize| -> Option<Ipv6Addr> {
-                let b: [u8; 16] = ip.get(at..at + 16)?.try_into().ok()?;
-                Some(Ipv6Addr::from(b))
-            };
+            let (src_port, dst_port) = rvs_wire::l4_ports(bytes, at)?;
             Some(FrameKey::V6(FlowKey6 {
                 proto,
-                src: addr(8)?,
-                src_port: port(40)?,
-                dst: addr(24)?,
-                dst_port: port(42)?,
+                src: ip.src(),
+                src_port,
+                dst: ip.dst(),
+                dst_port,
             }))
         }
         _ => None,
